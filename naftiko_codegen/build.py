@@ -1,0 +1,529 @@
+"""Stage 3: a validated document -> the typed model. Every decision about the generated code is
+made here (URL joining, `with` resolution, names, schemas); templates only lay it out.
+
+Constructs the generator cannot yet turn into correct code are refused with a diagnostic that
+names the construct and where it is, never dropped in silence.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+from typing import Any
+
+from . import __version__
+from .diagnostics import Diagnosed, Diagnostic, has_errors
+from .load import Document, JsonPath
+from .model import (
+    Argument,
+    Auth,
+    Call,
+    Capability,
+    ConsumedOperation,
+    Consumer,
+    McpAdapter,
+    McpTool,
+    Output,
+    Parameter,
+    RestAdapter,
+    RestInput,
+    RestRoute,
+    Template,
+)
+from .names import dedupe, env_prefix, mcp_tool_name_ok, package_name, python_identifier
+from .templating import Binds, parse
+from .validate import consumed_operations, doc_get
+
+_PLACEHOLDER = re.compile(r"\{\{?\s*([^{}\s]+)\s*\}?\}")
+_SCALAR_TYPES = {"string", "number", "integer", "boolean", "object", "array", "null"}
+_DEFAULT_HOST = "127.0.0.1"
+FREE_OBJECT = {"type": "object", "additionalProperties": True}
+
+
+class _Builder:
+    def __init__(self, doc: Document, package: str):
+        self.doc = doc
+        self.data: dict[str, Any] = doc.data
+        self.package = package
+        self.diagnostics: list[Diagnostic] = []
+        self.binds = Binds.from_data(self.data.get("binds"))
+        self.index = consumed_operations(self.data)
+        self.operations: dict[str, ConsumedOperation] = {}  # "ns.name" -> model
+
+    def unsupported(self, path: JsonPath, what: str, hint: str = "") -> None:
+        self.diagnostics.append(
+            self.doc.diagnostic(path, "E300", f"{what} is not supported by naftiko-gen {__version__}", hint=hint)
+        )
+
+    def error(self, path: JsonPath, code: str, message: str, hint: str = "") -> None:
+        self.diagnostics.append(self.doc.diagnostic(path, code, message, hint=hint))
+
+    # --- consumes ---------------------------------------------------------------------------
+
+    def template(self, value: Any) -> Template:
+        return parse(str(value), self.binds)
+
+    def parameter_schema(self, spec: dict[str, Any], location: str) -> dict[str, Any]:
+        declared = spec.get("type")
+        schema: dict[str, Any] = {}
+        if isinstance(declared, str) and declared in _SCALAR_TYPES:
+            schema["type"] = declared
+        elif location in ("path", "query", "header", "cookie"):
+            schema["type"] = "string"
+        for key in ("enum", "format", "minimum", "maximum", "minLength", "maxLength", "pattern", "items"):
+            if key in spec:
+                schema[key] = spec[key]
+        if isinstance(spec.get("description"), str) and spec["description"]:
+            schema["description"] = spec["description"]
+        if schema.get("type") == "object" and "properties" not in spec:
+            schema["additionalProperties"] = True  # free-form: say so, clients flag `{}` as "any"
+        return schema
+
+    def parameters(self, specs: list[Any], base: JsonPath, path_vars: list[str]) -> list[Parameter]:
+        params: list[Parameter] = []
+        names: list[str] = []
+        for i, spec in enumerate(specs):
+            location = spec.get("in", "query")
+            if location == "environment":
+                self.unsupported(base + (i, "in"), "`in: environment` on a consumed parameter")
+                continue
+            name = str(spec["name"])
+            fixed = None
+            for key in ("value", "const"):
+                if key in spec and spec[key] is not None:
+                    fixed = self.template(spec[key] if not isinstance(spec[key], bool) else str(spec[key]).lower())
+            required = bool(spec.get("required", location == "path"))
+            params.append(
+                Parameter(
+                    name=name,
+                    arg="",
+                    location=location,
+                    schema=self.parameter_schema(spec, location),
+                    required=required or location == "path",
+                    description=str(spec.get("description", "") or ""),
+                    fixed=fixed,
+                )
+            )
+            names.append(name)
+        for var in path_vars:  # a placeholder nobody declared is still a required path parameter
+            if var not in names:
+                params.append(Parameter(var, "", "path", {"type": "string"}, True, ""))
+        args = dedupe([python_identifier(p.name, fallback="param") for p in params])
+        return [
+            Parameter(p.name, arg, p.location, p.schema, p.required, p.description, p.fixed)
+            for p, arg in zip(params, args, strict=True)
+        ]
+
+    def consumers(self) -> list[Consumer]:
+        out: list[Consumer] = []
+        method_names: list[str] = []
+        raw_ops: list[tuple[int, dict[str, Any], ConsumedOperation]] = []
+        consumes = self.data.get("capability", {}).get("consumes", []) or []
+        for ci, spec in enumerate(consumes):
+            base: JsonPath = ("capability", "consumes", ci)
+            if "import" in spec or "location" in spec:
+                self.unsupported(base, "importing a consumes block (`location`/`import`)", "inline the consumed API")
+                continue
+            if spec.get("type", "http") != "http":
+                self.unsupported(base + ("type",), f"consumes type `{spec.get('type')}`")
+                continue
+            namespace = str(spec["namespace"])
+            auth = self.auth(spec.get("authentication"), base + ("authentication",))
+            shared = spec.get("inputParameters") or []
+            ops: list[ConsumedOperation] = []
+            for ri, resource in enumerate(spec.get("resources", []) or []):
+                rbase = base + ("resources", ri)
+                if resource.get("inputParameters"):
+                    self.unsupported(rbase + ("inputParameters",), "resource-level consumed `inputParameters`",
+                                     "move them to each operation")
+                raw_path = str(resource.get("path", ""))
+                if "?" in raw_path:
+                    self.error(rbase + ("path",), "E104", "a resource path must not contain a query string",
+                               "declare query values as `in: query` input parameters")
+                    continue
+                path = _PLACEHOLDER.sub(lambda m: "{" + m.group(1) + "}", raw_path)
+                path_vars = _PLACEHOLDER.findall(path)
+                for oi, op in enumerate(resource.get("operations", []) or []):
+                    obase = rbase + ("operations", oi)
+                    for key, what in (("body", "a request `body` template"),
+                                      ("steps", "orchestration `steps`")):
+                        if key in op:
+                            self.unsupported(obase + (key,), f"{what} on a consumed operation")
+                    fmt = str(op.get("outputRawFormat", "json"))
+                    if fmt != "json":
+                        self.unsupported(obase + ("outputRawFormat",), f"`outputRawFormat: {fmt}`")
+                    params = self.parameters(list(shared) + list(op.get("inputParameters") or []),
+                                             obase + ("inputParameters",), path_vars)
+                    # arguments are named after parameters; placeholders are renamed to match
+                    renamed = path
+                    for p in params:
+                        if p.location == "path":
+                            renamed = renamed.replace("{" + p.name + "}", "{" + p.arg + "}")
+                    bodies = [p for p in params if p.location == "body"]
+                    model = ConsumedOperation(
+                        name=str(op["name"]),
+                        method_name="",
+                        http_method=str(op["method"]).upper(),
+                        path=renamed,
+                        description=str(op.get("description", "") or ""),
+                        parameters=tuple(params),
+                        body="none" if not bodies else ("value" if len(bodies) == 1 else "object"),
+                        consumer=namespace,
+                    )
+                    raw_ops.append((len(out), op, model))
+                    method_names.append(python_identifier(model.name, fallback="operation"))
+                    ops.append(model)
+            out.append(
+                Consumer(
+                    namespace=namespace,
+                    attr=python_identifier(namespace, fallback="consumer"),
+                    base_uri=str(spec["baseUri"]),
+                    base_uri_env=env_prefix(namespace) + "_BASE_URI",
+                    auth=auth,
+                    operations=(),
+                )
+            )
+        # method names are unique across the whole client
+        finals = dedupe(method_names)
+        grouped: dict[int, list[ConsumedOperation]] = {}
+        for (consumer_index, _op, model), method in zip(raw_ops, finals, strict=True):
+            named = ConsumedOperation(**{**model.__dict__, "method_name": method})
+            grouped.setdefault(consumer_index, []).append(named)
+            self.operations.setdefault(f"{model.consumer}.{model.name}", named)
+        return [
+            Consumer(c.namespace, c.attr, c.base_uri, c.base_uri_env, c.auth, tuple(grouped.get(i, [])))
+            for i, c in enumerate(out)
+        ]
+
+    def auth(self, spec: Any, path: JsonPath) -> Auth | None:
+        if not spec:
+            return None
+        kind = str(spec.get("type", "")).lower()
+        if kind == "basic":
+            return Auth("basic", username=self.template(spec.get("username", "")),
+                        password=self.template(spec.get("password", "")))
+        if kind == "bearer":
+            return Auth("bearer", token=self.template(spec.get("token", "")))
+        if kind == "apikey":
+            placement = str(spec.get("placement", "header"))
+            if placement not in ("header", "query"):
+                self.error(path + ("placement",), "E105", f"apikey placement `{placement}` is neither header nor query")
+                return None
+            return Auth("apikey", key=str(spec.get("key", "")), value=self.template(spec.get("value", "")),
+                        placement=placement)  # type: ignore[arg-type]
+        self.unsupported(path + ("type",), f"authentication type `{spec.get('type')}` on consumes")
+        return None
+
+    # --- exposes ----------------------------------------------------------------------------
+
+    def output(self, specs: Any, path: JsonPath) -> Output | None:
+        specs = specs or []
+        if not specs:
+            return Output("passthrough", FREE_OBJECT)
+        if len(specs) == 1:
+            only = specs[0]
+            mapping = only.get("mapping", only.get("value"))
+            if mapping in ("$", "$.") and not only.get("properties") and not only.get("items"):
+                kind = only.get("type", "object")
+                return Output("passthrough", FREE_OBJECT if kind == "object" else {})
+        self.unsupported(path, "output mappings other than the whole document (`mapping: $.`)")
+        return None
+
+    def call(self, op: dict[str, Any], path: JsonPath, namespaces: set[str],
+             inputs: dict[str, str]) -> tuple[ConsumedOperation, list[tuple[Parameter, str | None, Any]]] | None:
+        """Resolve `call` and `with`: for each argument of the consumed operation, the exposed
+        input that supplies it (or a literal). `inputs` maps known input names to themselves."""
+        if "call" not in op:
+            self.unsupported(path, "an exposed operation without `call` (mock outputs, steps or `ref`)")
+            return None
+        target = self.operations.get(str(op["call"]))
+        if target is None:
+            return None  # reported by validation, or by an unsupported consumes block
+        mapping = op.get("with") or {}
+        pairs: list[tuple[Parameter, str | None, Any]] = []
+        for param in target.arguments:
+            if param.name in mapping:
+                value = mapping[param.name]
+                ref = _input_reference(value, namespaces)
+                if ref is not None:
+                    pairs.append((param, ref, None))
+                else:
+                    pairs.append((param, None, value))
+            else:
+                pairs.append((param, param.name, None))
+        return target, pairs
+
+    def rest(self) -> RestAdapter | None:
+        adapters = [(i, a) for i, a in enumerate(self.data.get("capability", {}).get("exposes", []) or [])
+                    if a.get("type") == "rest"]
+        if not adapters:
+            return None
+        for i, _extra in adapters[1:]:
+            self.unsupported(("capability", "exposes", i), "a second REST adapter in one capability")
+        ai, spec = adapters[0]
+        base: JsonPath = ("capability", "exposes", ai)
+        namespaces = {"rest", str(spec.get("namespace", ""))}
+        routes: list[RestRoute] = []
+        handlers: list[str] = []
+        seen_routes: dict[tuple[str, str], JsonPath] = {}
+        for ri, resource in enumerate(spec.get("resources", []) or []):
+            rbase = base + ("resources", ri)
+            raw_path = str(resource["path"])
+            if "forward" in resource:
+                self.unsupported(rbase + ("forward",), "`forward` proxying")
+            path_vars = _PLACEHOLDER.findall(raw_path)
+            for oi, op in enumerate(resource.get("operations", []) or []):
+                obase = rbase + ("operations", oi)
+                method = str(op["method"]).upper()
+                key = (method, _normalise_route(raw_path))
+                if key in seen_routes:
+                    first = self.doc.position(seen_routes[key])
+                    self.error(obase + ("method",), "E106",
+                               f"route {method} {raw_path} is declared twice (first on line {first.line})")
+                    continue
+                seen_routes[key] = obase
+                declared: dict[str, dict[str, Any]] = {
+                    str(p["name"]): p for p in op.get("inputParameters") or [] if isinstance(p, dict)
+                }
+                for p in resource.get("inputParameters") or []:
+                    declared.setdefault(str(p["name"]), p)
+                resolved = self.call(op, obase, namespaces, {})
+                output = self.output(op.get("outputParameters"), obase + ("outputParameters",))
+                if resolved is None or output is None:
+                    continue
+                target, pairs = resolved
+                inputs: dict[str, RestInput] = {}
+                for name, p in declared.items():
+                    location = str(p.get("in", "query"))
+                    if location not in ("path", "query", "header", "body"):
+                        self.unsupported(obase + ("inputParameters",), f"`in: {location}` on an exposed REST input")
+                        continue
+                    inputs[name] = RestInput(name, location, self.parameter_schema(p, location),  # type: ignore[arg-type]
+                                             bool(p.get("required", True)) or location == "path",
+                                             str(p.get("description", "") or ""))
+                for var in path_vars:
+                    if var not in inputs:
+                        inputs[var] = RestInput(var, "path", {"type": "string"}, True, "")
+                arguments: list[Argument] = []
+                for param, ref, literal in pairs:
+                    if ref is None:
+                        arguments.append(Argument(param, "literal", literal=literal))
+                        continue
+                    if ref not in inputs:
+                        if param.location == "body":
+                            if any(i.location == "body" for i in inputs.values()):
+                                self.unsupported(obase + ("with",), "two consumed body parameters filled from one REST body")
+                                continue
+                            inputs[ref] = RestInput(ref, "body", param.schema, param.required, param.description)
+                        elif param.location in ("query", "header"):
+                            inputs[ref] = RestInput(ref, param.location, param.schema, param.required,  # type: ignore[arg-type]
+                                                    param.description)
+                        else:
+                            self.error(obase + ("with",), "E107",
+                                       f"`{param.name}` is taken from `{ref}`, which this route does not receive",
+                                       hint=f"add a {{{ref}}} placeholder to the path or declare it under inputParameters")
+                            continue
+                    arguments.append(Argument(param, "input", input_name=ref))
+                handlers.append(python_identifier(str(op.get("name") or f"{method}_{raw_path}"), fallback="handler"))
+                normalised = _normalise_route(raw_path)
+                route_path = _route_path(raw_path)
+                aliases = (normalised,) if normalised != route_path else ()
+                ordered = tuple(sorted(inputs.values(), key=lambda i: ("path", "query", "header", "body").index(i.location)))
+                routes.append(
+                    RestRoute(
+                        path=route_path,
+                        aliases=aliases,
+                        http_method=method,
+                        handler="",
+                        operation_id=str(op.get("name") or ""),
+                        summary=str(op.get("description", "") or target.description or op.get("name", "")).split("\n")[0],
+                        description=str(op.get("description", "") or ""),
+                        inputs=ordered,
+                        input_schema=_object_schema({i.name: (i.schema, i.required) for i in ordered}),
+                        call=Call(target, tuple(arguments)),
+                        output=output,
+                    )
+                )
+        names = dedupe(handlers)
+        routes = [RestRoute(**{**r.__dict__, "handler": h, "operation_id": r.operation_id or h})
+                  for r, h in zip(routes, names, strict=True)]
+        return RestAdapter(
+            namespace=str(spec.get("namespace", "")),
+            port=int(spec.get("port", 8080)),
+            address=str(spec.get("address", _DEFAULT_HOST)),
+            description=str(spec.get("description", "") or ""),
+            routes=tuple(routes),
+        )
+
+    def mcp(self) -> McpAdapter | None:
+        adapters = [(i, a) for i, a in enumerate(self.data.get("capability", {}).get("exposes", []) or [])
+                    if a.get("type") == "mcp"]
+        if not adapters:
+            return None
+        for i, _extra in adapters[1:]:
+            self.unsupported(("capability", "exposes", i), "a second MCP adapter in one capability")
+        ai, spec = adapters[0]
+        base: JsonPath = ("capability", "exposes", ai)
+        namespaces = {"tools", str(spec.get("namespace", ""))}
+        for key in ("resources", "prompts"):
+            if spec.get(key):
+                self.unsupported(base + (key,), f"MCP `{key}`")
+        tools: list[McpTool] = []
+        handlers: list[str] = []
+        seen: dict[str, JsonPath] = {}
+        for ti, tool in enumerate(spec.get("tools", []) or []):
+            tbase = base + ("tools", ti)
+            name = str(tool["name"])
+            if not mcp_tool_name_ok(name):
+                self.error(tbase + ("name",), "E108",
+                           f"MCP tool name `{name}` breaks the protocol's rule (1-64 characters of A-Z a-z 0-9 _ - .)")
+                continue
+            if name in seen:
+                first = self.doc.position(seen[name])
+                self.error(tbase + ("name",), "E109", f"MCP tool `{name}` is declared twice (first on line {first.line})")
+                continue
+            seen[name] = tbase
+            resolved = self.call(tool, tbase, namespaces, {})
+            output = self.output(tool.get("outputParameters"), tbase + ("outputParameters",))
+            if resolved is None or output is None:
+                continue
+            target, pairs = resolved
+            declared = {str(p["name"]): p for p in tool.get("inputParameters") or [] if isinstance(p, dict)}
+            properties: dict[str, tuple[dict[str, Any], bool]] = {
+                n: (self.parameter_schema(p, "body"), bool(p.get("required", True))) for n, p in declared.items()
+            }
+            arguments: list[Argument] = []
+            for param, ref, literal in pairs:
+                if ref is None:
+                    arguments.append(Argument(param, "literal", literal=literal))
+                    continue
+                if ref not in properties:
+                    if declared:
+                        self.error(tbase + ("with",), "E107",
+                                   f"`{param.name}` is taken from `{ref}`, which tool `{name}` does not declare",
+                                   hint=f"add `{ref}` to the tool's inputParameters")
+                        continue
+                    # no declared inputs: the tool's arguments are the consumed parameters it fills
+                    properties[ref] = (param.schema, param.required)
+                arguments.append(Argument(param, "input", input_name=ref))
+            hints = tool.get("hints") or {}
+            annotations = {
+                "read_only_hint": bool(hints.get("readOnly", False)),
+                "destructive_hint": bool(hints.get("destructive", True)),
+                "idempotent_hint": bool(hints.get("idempotent", False)),
+                # every generated tool calls an external API
+                "open_world_hint": bool(hints.get("openWorld", True)),
+            }
+            description = str(tool.get("description") or "") or (
+                target.description or f"Calls {target.http_method} {target.path} on {target.consumer}."
+            )
+            handlers.append(python_identifier(name, fallback="tool"))
+            tools.append(
+                McpTool(
+                    name=name,
+                    handler="",
+                    title=str(tool.get("label", "") or ""),
+                    description=description,
+                    input_schema={**_object_schema(properties), "additionalProperties": False},
+                    output_schema=output.schema,
+                    annotations=annotations,
+                    call=Call(target, tuple(arguments)),
+                    output=output,
+                )
+            )
+        names = dedupe(handlers)
+        tools = [McpTool(**{**t.__dict__, "handler": h}) for t, h in zip(tools, names, strict=True)]
+        transport = str(spec.get("transport", "http"))
+        return McpAdapter(
+            namespace=str(spec.get("namespace", "")),
+            port=int(spec.get("port", 9090)),
+            address=str(spec.get("address", _DEFAULT_HOST)),
+            transport="stdio" if transport == "stdio" else "http",
+            description=str(spec.get("description", "") or ""),
+            tools=tuple(tools),
+        )
+
+    def other_exposes(self) -> None:
+        for i, adapter in enumerate(self.data.get("capability", {}).get("exposes", []) or []):
+            if adapter.get("type") not in ("rest", "mcp"):
+                self.unsupported(("capability", "exposes", i, "type"), f"the `{adapter.get('type')}` adapter")
+            elif adapter.get("authentication"):
+                self.unsupported(("capability", "exposes", i, "authentication"),
+                                 "authentication on an exposed adapter")
+        if self.data.get("capability", {}).get("aggregates"):
+            self.unsupported(("capability", "aggregates"), "`aggregates`")
+
+    def build(self) -> Capability:
+        consumers = self.consumers()
+        rest = self.rest()
+        mcp = self.mcp()
+        self.other_exposes()
+        if has_errors(self.diagnostics):
+            raise Diagnosed(sorted(set(self.diagnostics)))
+        info = self.data.get("info") or {}
+        required: set[str] = set()
+        for consumer in consumers:
+            templates = [consumer.auth.username, consumer.auth.password, consumer.auth.token,
+                         consumer.auth.value] if consumer.auth else []
+            templates += [p.fixed for op in consumer.operations for p in op.parameters]
+            for t in templates:
+                if t is not None:
+                    required.update(t.env_vars)
+        return Capability(
+            package=self.package,
+            env_prefix=env_prefix(self.package),
+            version=str(info.get("version", "0.1.0")),
+            title=str(info.get("label", "") or self.package),
+            description=str(info.get("description", "") or ""),
+            source=self.doc.path,
+            source_sha256=self.doc.sha256,
+            consumers=tuple(consumers),
+            rest=rest,
+            mcp=mcp,
+            generator_version=__version__,
+            required_env=tuple(sorted(required)),
+        )
+
+
+def _input_reference(value: Any, namespaces: set[str]) -> str | None:
+    """`rest.x`, `tools.x`, `<namespace>.x` or `{{x}}` -> `x`; anything else is a literal."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    match = re.fullmatch(r"\{\{\s*([A-Za-z0-9_.\-\[\]]+)\s*\}\}", text)
+    if match:
+        inner = match.group(1)
+        prefix, _, rest = inner.partition(".")
+        return rest if rest and prefix in namespaces else inner
+    prefix, dot, rest = text.partition(".")
+    if dot and prefix in namespaces and rest:
+        return rest
+    return None
+
+
+def _route_path(path: str) -> str:
+    """The exposed path as written, with `{{x}}` placeholders in FastAPI's `{x}` form."""
+    return _PLACEHOLDER.sub(lambda m: "{" + m.group(1) + "}", path)
+
+
+def _normalise_route(path: str) -> str:
+    """`/v1//v2/batch/` -> `/v1/v2/batch`: how clients and proxies often rewrite a path."""
+    collapsed = "/" + "/".join(seg for seg in _route_path(path).split("/") if seg)
+    return str(PurePosixPath(collapsed)) if collapsed != "/" else "/"
+
+
+def _object_schema(properties: dict[str, tuple[dict[str, Any], bool]]) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": {k: v for k, (v, _r) in properties.items()}}
+    required = [k for k, (_v, r) in properties.items() if r]
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def build(doc: Document) -> Capability:
+    """Build the model for a validated document, or raise Diagnosed."""
+    stem = PurePosixPath(doc.path).stem
+    return _Builder(doc, package_name(stem)).build()
+
+
+__all__ = ["build", "doc_get"]

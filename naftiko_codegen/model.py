@@ -1,0 +1,263 @@
+"""The typed model: every decision about the generated package, made once, before rendering.
+
+Templates read these objects and nothing else. Strings that came from the spec are kept as
+plain `str` and reach code only through the escaping filters in `render.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Location = Literal["path", "query", "header", "cookie", "body"]
+
+_PY_TYPES = {
+    "string": "str",
+    "integer": "int",
+    "number": "float",
+    "boolean": "bool",
+    "object": "dict[str, Any]",
+    "array": "list[Any]",
+    "null": "None",
+}
+
+
+@dataclass(frozen=True)
+class TemplatePart:
+    """A piece of a `{{...}}` template: literal text, or the value of an environment variable."""
+
+    literal: str = ""
+    env: str = ""  # environment variable name when this part is a variable
+
+
+@dataclass(frozen=True)
+class Template:
+    parts: tuple[TemplatePart, ...]
+
+    @property
+    def env_vars(self) -> tuple[str, ...]:
+        return tuple(p.env for p in self.parts if p.env)
+
+    @property
+    def is_literal(self) -> bool:
+        return not self.env_vars
+
+    @property
+    def literal(self) -> str:
+        return "".join(p.literal for p in self.parts)
+
+
+@dataclass(frozen=True)
+class Auth:
+    kind: Literal["basic", "bearer", "apikey"]
+    username: Template | None = None  # basic
+    password: Template | None = None  # basic
+    token: Template | None = None  # bearer
+    key: str = ""  # apikey: header or query parameter name
+    value: Template | None = None  # apikey
+    placement: Literal["header", "query"] = "header"
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A consumed operation's input: what the caller supplies, where it goes upstream."""
+
+    name: str  # as on the wire
+    arg: str  # Python keyword argument
+    location: Location
+    schema: dict[str, Any]
+    required: bool
+    description: str
+    fixed: Template | None = None  # `value`/`const`: not an argument, always sent
+
+    @property
+    def py_type(self) -> str:
+        """The Python annotation of the argument."""
+        kind = self.schema.get("type")
+        base = _PY_TYPES.get(kind, "Any") if isinstance(kind, str) else "Any"
+        return base if self.required else f"{base} | None"
+
+
+@dataclass(frozen=True)
+class ConsumedOperation:
+    name: str
+    method_name: str  # Python method on the client
+    http_method: str
+    path: str  # relative to the base URI, as `{name}` placeholders
+    description: str
+    parameters: tuple[Parameter, ...]
+    body: Literal["none", "value", "object"]  # one body parameter sent as is, or several as an object
+    consumer: str  # namespace
+
+    @property
+    def arguments(self) -> tuple[Parameter, ...]:
+        return tuple(p for p in self.parameters if p.fixed is None)
+
+    def by_location(self, location: Location) -> tuple[Parameter, ...]:
+        return tuple(p for p in self.parameters if p.location == location)
+
+    @property
+    def uses_secrets(self) -> bool:
+        return any(p.fixed is not None and p.fixed.env_vars for p in self.parameters)
+
+
+@dataclass(frozen=True)
+class Consumer:
+    namespace: str
+    attr: str  # Python identifier for this consumer
+    base_uri: str
+    base_uri_env: str  # environment variable that overrides the base URI
+    auth: Auth | None
+    operations: tuple[ConsumedOperation, ...]
+
+
+@dataclass(frozen=True)
+class Argument:
+    """How one argument of a consumed operation is filled by an exposed operation or tool."""
+
+    param: Parameter
+    source: Literal["input", "literal"]
+    input_name: str = ""  # the exposed input that supplies it
+    literal: Any = None
+
+
+@dataclass(frozen=True)
+class Output:
+    """What an exposed operation returns. `passthrough`: the upstream JSON unchanged."""
+
+    kind: Literal["passthrough"]
+    schema: dict[str, Any]  # JSON Schema of the result (MCP output schema)
+
+
+@dataclass(frozen=True)
+class Call:
+    operation: ConsumedOperation
+    arguments: tuple[Argument, ...]
+
+
+@dataclass(frozen=True)
+class RestInput:
+    name: str
+    location: Literal["path", "query", "header", "body"]  # body: the whole JSON request body
+    schema: dict[str, Any]
+    required: bool
+    description: str
+
+
+@dataclass(frozen=True)
+class RestRoute:
+    path: str  # as written in the spec
+    aliases: tuple[str, ...]  # extra paths served by the same handler (normalised forms)
+    http_method: str
+    handler: str  # Python function name
+    operation_id: str
+    summary: str
+    description: str
+    inputs: tuple[RestInput, ...]
+    input_schema: dict[str, Any]  # JSON Schema over {input name: value}
+    call: Call
+    output: Output
+
+    @property
+    def body_input(self) -> RestInput | None:
+        return next((i for i in self.inputs if i.location == "body"), None)
+
+    @property
+    def openapi(self) -> dict[str, Any]:
+        """What FastAPI cannot infer, since the handler reads the request itself."""
+        extra: dict[str, Any] = {}
+        parameters = [
+            {
+                "name": i.name,
+                "in": i.location,
+                "required": i.required,
+                "schema": {k: v for k, v in i.schema.items() if k != "description"},
+                **({"description": i.description} if i.description else {}),
+            }
+            for i in self.inputs
+            if i.location != "body"
+        ]
+        if parameters:
+            extra["parameters"] = parameters
+        body = self.body_input
+        if body is not None:
+            extra["requestBody"] = {
+                "required": body.required,
+                **({"description": body.description} if body.description else {}),
+                "content": {"application/json": {"schema": body.schema}},
+            }
+        return extra
+
+
+@dataclass(frozen=True)
+class RestAdapter:
+    namespace: str
+    port: int
+    address: str
+    description: str
+    routes: tuple[RestRoute, ...]
+
+    @property
+    def needs_coercion(self) -> bool:
+        return any(i.location != "body" for r in self.routes for i in r.inputs)
+
+
+@dataclass(frozen=True)
+class McpTool:
+    name: str
+    handler: str
+    title: str
+    description: str
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any]
+    annotations: dict[str, bool]  # snake_case ToolAnnotations fields
+    call: Call
+    output: Output
+
+
+@dataclass(frozen=True)
+class McpAdapter:
+    namespace: str
+    port: int
+    address: str
+    transport: Literal["http", "stdio"]
+    description: str
+    tools: tuple[McpTool, ...]
+
+
+@dataclass(frozen=True)
+class Capability:
+    package: str
+    env_prefix: str
+    version: str
+    title: str
+    description: str
+    source: str  # spec path as shown in headers
+    source_sha256: str
+    consumers: tuple[Consumer, ...]
+    rest: RestAdapter | None
+    mcp: McpAdapter | None
+    generator_version: str
+    required_env: tuple[str, ...] = field(default=())  # sorted, every variable a request needs
+
+    @property
+    def operations(self) -> tuple[ConsumedOperation, ...]:
+        return tuple(op for c in self.consumers for op in c.operations)
+
+    @property
+    def client_helpers(self) -> tuple[str, ...]:
+        """The `_runtime` helpers the client module uses, so it imports nothing unused."""
+        used = {"join_url", "require_env"}
+        for consumer in self.consumers:
+            if consumer.auth and consumer.auth.kind == "basic":
+                used.add("basic_credentials")
+            for op in consumer.operations:
+                if op.by_location("path"):
+                    used.add("expand_path")
+                if op.by_location("query"):
+                    used.add("add_query")
+                if op.by_location("header") or op.by_location("cookie"):
+                    used.add("scalar_text")
+                if op.body != "none":
+                    used.add("dump_json")
+        return tuple(sorted(used))

@@ -1,0 +1,86 @@
+"""The `{{...}}` variables of the Naftiko dialect, and how they resolve to environment variables.
+
+Intended semantics (docs/semantics.md): `{{env.X}}` is the environment variable X; `{{KEY}}` and
+`{{ns.KEY}}` name a key declared under `binds`, whose value names the environment variable; a
+variable no bind declares still resolves from the environment of the same name, with a warning.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .model import Template, TemplatePart
+
+VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}")
+
+
+@dataclass(frozen=True)
+class Reference:
+    text: str  # as written between the braces
+    namespace: str  # "" for a bare {{KEY}}
+    key: str
+
+
+def references(value: str) -> list[Reference]:
+    out = []
+    for match in VARIABLE.finditer(value):
+        text = match.group(1)
+        namespace, _, key = text.rpartition(".")
+        out.append(Reference(text, namespace, key))
+    return out
+
+
+@dataclass(frozen=True)
+class Binds:
+    """`binds` as a lookup: (namespace, key) -> environment variable name."""
+
+    by_namespace: dict[str, dict[str, str]]
+    located: frozenset[str]  # namespaces whose values come from a file (`location`)
+
+    @classmethod
+    def from_data(cls, data: Any) -> Binds:
+        by_namespace: dict[str, dict[str, str]] = {}
+        located = set()
+        for bind in data if isinstance(data, list) else []:
+            if not isinstance(bind, dict):
+                continue
+            namespace = str(bind.get("namespace", ""))
+            keys = bind.get("keys") if isinstance(bind.get("keys"), dict) else {}
+            by_namespace.setdefault(namespace, {}).update({str(k): str(v) for k, v in keys.items()})
+            if bind.get("location"):
+                located.add(namespace)
+        return cls(by_namespace, frozenset(located))
+
+    def resolve(self, ref: Reference) -> tuple[str, bool]:
+        """The environment variable for `ref`, and whether a bind declares it."""
+        if ref.namespace:
+            keys = self.by_namespace.get(ref.namespace)
+            if keys is not None and ref.key in keys:
+                return keys[ref.key], True
+            return ref.key, False
+        for keys in self.by_namespace.values():
+            if ref.key in keys:
+                return keys[ref.key], True
+        return ref.key, False
+
+    def declared(self) -> list[tuple[str, str]]:
+        return sorted((ns, key) for ns, keys in self.by_namespace.items() for key in keys)
+
+
+def parse(value: str, binds: Binds) -> Template:
+    """Split `value` into literal text and environment-variable parts."""
+    parts: list[TemplatePart] = []
+    last = 0
+    for match in VARIABLE.finditer(value):
+        if match.start() > last:
+            parts.append(TemplatePart(literal=value[last : match.start()]))
+        text = match.group(1)
+        namespace, _, key = text.rpartition(".")
+        env, _declared = binds.resolve(Reference(text, namespace, key))
+        parts.append(TemplatePart(env=env))
+        last = match.end()
+    if last < len(value) or not parts:
+        parts.append(TemplatePart(literal=value[last:]))
+    return Template(tuple(parts))
