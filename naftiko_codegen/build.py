@@ -41,8 +41,9 @@ FREE_OBJECT = {"type": "object", "additionalProperties": True}
 
 
 class _Builder:
-    def __init__(self, doc: Document, package: str):
+    def __init__(self, doc: Document, package: str, source: str):
         self.doc = doc
+        self.source = source
         self.data: dict[str, Any] = doc.data
         self.package = package
         self.diagnostics: list[Diagnostic] = []
@@ -475,7 +476,7 @@ class _Builder:
             version=str(info.get("version", "0.1.0")),
             title=str(info.get("label", "") or self.package),
             description=str(info.get("description", "") or ""),
-            source=self.doc.path,
+            source=self.source,
             source_sha256=self.doc.sha256,
             consumers=tuple(consumers),
             rest=rest,
@@ -520,10 +521,11 @@ def _object_schema(properties: dict[str, tuple[dict[str, Any], bool]]) -> dict[s
     return schema
 
 
-def build(doc: Document) -> Capability:
-    """Build the model for a validated document, or raise Diagnosed."""
+def build(doc: Document, source: str | None = None) -> Capability:
+    """Build the model for a validated document, or raise Diagnosed. `source` is how generated
+    files name the spec (default: as in diagnostics)."""
     stem = PurePosixPath(doc.path).stem
-    return _Builder(doc, package_name(stem)).build()
+    return _Builder(doc, package_name(stem), source if source is not None else doc.path).build()
 
 
 __all__ = ["build", "doc_get"]

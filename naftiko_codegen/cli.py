@@ -46,7 +46,8 @@ def generate(specs: tuple[Path, ...], out_dir: Path, check: bool) -> None:
     from . import output
     from .pipeline import generate as run
 
-    results = [run(spec) for spec in specs]
+    root = out_dir.resolve().parent
+    results = [run(spec, root) for spec in specs]
     diagnostics = [d for r in results for d in r.diagnostics]
     _report(diagnostics)
     failed = [r for r in results if not r.ok]

@@ -44,7 +44,8 @@ def _disk_files(folder: Path) -> dict[str, str | None]:
     if not folder.is_dir():
         return found
     for root, dirs, names in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if d not in _IGNORED_DIRS)
+        # caches (__pycache__, .mypy_cache...) are not part of a package
+        dirs[:] = sorted(d for d in dirs if d not in _IGNORED_DIRS and not d.startswith("."))
         for name in sorted(names):
             full = Path(root) / name
             rel = full.relative_to(folder).as_posix()
@@ -96,7 +97,8 @@ def stale_packages(out_dir: Path, produced: set[str]) -> list[str]:
         if child.name in produced or not child.is_dir() or child.name.startswith("."):
             continue
         source = owned_source(child)
-        if source is not None and not (source and Path(source).is_file()):
+        # the header names the spec relative to the project root, the output folder's parent
+        if source is not None and not (source and (out_dir.resolve().parent / source).is_file()):
             stale.append(child.name)
     return stale
 

@@ -36,13 +36,22 @@ def check(spec: Path) -> tuple[Document | None, list[Diagnostic]]:
     return doc, validate(doc)
 
 
-def generate(spec: Path) -> Result:
+def source_name(spec: Path, root: Path) -> str:
+    """How generated files name their spec: relative to the project root (the output folder's
+    parent), so the bytes do not depend on the working directory; else the file name."""
+    try:
+        return spec.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return spec.name
+
+
+def generate(spec: Path, root: Path) -> Result:
     result = Result(spec)
     doc, result.diagnostics = check(spec)
     if doc is None or has_errors(result.diagnostics):
         return result
     try:
-        capability = build(doc)
+        capability = build(doc, source=source_name(spec, root))
     except Diagnosed as exc:
         result.diagnostics += exc.diagnostics
         return result

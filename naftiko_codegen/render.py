@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import textwrap
 from importlib import resources
 from typing import Any
 
@@ -40,7 +41,18 @@ def py_literal(value: Any) -> str:
     raise TypeError(f"not JSON-like data: {type(value).__name__}")
 
 
+_CHUNK = 60  # long strings become implicit concatenations, so generated lines stay short
+
+
 def _py_str(text: str) -> str:
+    if len(text) <= _CHUNK:
+        return _py_str_one(text)
+    chunks = re.findall(r".{1,%d}(?:\s+|$)|.{1,%d}" % (_CHUNK, _CHUNK), text, flags=re.DOTALL)
+    assert "".join(chunks) == text
+    return "(" + " ".join(_py_str_one(c) for c in chunks) + ")"
+
+
+def _py_str_one(text: str) -> str:
     # repr() always yields a valid literal for the same string; escape the few characters it
     # keeps raw that some tools treat as line breaks, so the literal stays on one line.
     return re.sub(
@@ -50,10 +62,14 @@ def _py_str(text: str) -> str:
     )
 
 
-def docstring(text: str) -> str:
-    """Text for the inside of a `\"\"\"...\"\"\"` docstring that reads back as `text`."""
+def docstring(text: str, width: int = 88) -> str:
+    """Text for the inside of a `\"\"\"...\"\"\"` docstring: escaped so it cannot end the docstring
+    or hide code, and wrapped at `width` (paragraphs and words are kept, line breaks are not)."""
+    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text.strip())]
+    wrapped = "\n\n".join(textwrap.fill(p, width, break_long_words=False, break_on_hyphens=False)
+                          for p in paragraphs if p)
     out = []
-    for ch in text.strip():
+    for ch in wrapped:
         code = ord(ch)
         if ch == "\\":
             out.append("\\\\")

@@ -198,9 +198,11 @@ def check_semantics(doc: Document) -> list[Diagnostic]:
                     if ref.key in keys and (not ref.namespace or ns == ref.namespace):
                         used.add((ns, ref.key))
                 continue
-            bind_hint = (
-                f"declare it: binds: [{{namespace: {ref.namespace or 'env'}, keys: {{{ref.key}: {ref.key}}}}}]"
-            )
+            namespace = ref.namespace or "env"
+            if namespace in binds.by_namespace:
+                bind_hint = f"add `{ref.key}: {env}` to the keys of the `{namespace}` bind"
+            else:
+                bind_hint = f"declare it: binds: [{{namespace: {namespace}, keys: {{{ref.key}: {env}}}}}]"
             out.append(
                 doc.diagnostic(
                     path, "W201",
