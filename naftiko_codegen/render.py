@@ -47,7 +47,7 @@ _CHUNK = 60  # long strings become implicit concatenations, so generated lines s
 def _py_str(text: str) -> str:
     if len(text) <= _CHUNK:
         return _py_str_one(text)
-    chunks = re.findall(r".{1,%d}(?:\s+|$)|.{1,%d}" % (_CHUNK, _CHUNK), text, flags=re.DOTALL)
+    chunks = re.findall(rf".{{1,{_CHUNK}}}(?:\s+|$)|.{{1,{_CHUNK}}}", text, flags=re.DOTALL)
     assert "".join(chunks) == text
     return "(" + " ".join(_py_str_one(c) for c in chunks) + ")"
 

@@ -115,9 +115,9 @@ class _Upstream:
 upstream = _Upstream()
 
 
-def _error(text: str, structured: dict[str, Any] | None = None) -> types.CallToolResult:
+def _error(*texts: str, structured: dict[str, Any] | None = None) -> types.CallToolResult:
     return types.CallToolResult(
-        content=[types.TextContent(type="text", text=text)],
+        content=[types.TextContent(type="text", text=text) for text in texts if text],
         structured_content=structured,
         is_error=True,
     )
@@ -130,10 +130,11 @@ def tool_result(name: str, response: ApiResponse) -> types.CallToolResult:
     except ValueError:
         data = None
     if response.status_code >= 400:
-        body = response.text[:ERROR_TEXT_LIMIT]
+        # the upstream body first, as on success; then the status, which the body may not say
         return _error(
-            f"upstream answered HTTP {response.status_code}: {body}",
-            data if isinstance(data, dict) else None,
+            response.text[:ERROR_TEXT_LIMIT],
+            f"upstream answered HTTP {response.status_code}",
+            structured=data if isinstance(data, dict) else None,
         )
     if name in STRUCTURED and not isinstance(data, dict):
         return _error(
@@ -163,7 +164,7 @@ async def call_tool(
     errors = input_errors(VALIDATORS[params.name], arguments)
     if errors:
         text = "; ".join(f"{e['field'] or 'arguments'}: {e['message']}" for e in errors)
-        return _error(f"invalid arguments: {text}", {"errors": errors})
+        return _error(f"invalid arguments: {text}", structured={"errors": errors})
     if upstream.client is None:
         return _error("the server is not started: no upstream client")
     try:
