@@ -138,10 +138,6 @@ class _Builder:
                     self.unsupported(rbase + ("inputParameters",), "resource-level consumed `inputParameters`",
                                      "move them to each operation")
                 raw_path = str(resource.get("path", ""))
-                if "?" in raw_path:
-                    self.error(rbase + ("path",), "E104", "a resource path must not contain a query string",
-                               "declare query values as `in: query` input parameters")
-                    continue
                 path = _PLACEHOLDER.sub(lambda m: "{" + m.group(1) + "}", raw_path)
                 path_vars = _PLACEHOLDER.findall(path)
                 for oi, op in enumerate(resource.get("operations", []) or []):
@@ -266,7 +262,6 @@ class _Builder:
         namespaces = {"rest", str(spec.get("namespace", ""))}
         routes: list[RestRoute] = []
         handlers: list[str] = []
-        seen_routes: dict[tuple[str, str], JsonPath] = {}
         for ri, resource in enumerate(spec.get("resources", []) or []):
             rbase = base + ("resources", ri)
             raw_path = str(resource["path"])
@@ -276,13 +271,6 @@ class _Builder:
             for oi, op in enumerate(resource.get("operations", []) or []):
                 obase = rbase + ("operations", oi)
                 method = str(op["method"]).upper()
-                key = (method, _normalise_route(raw_path))
-                if key in seen_routes:
-                    first = self.doc.position(seen_routes[key])
-                    self.error(obase + ("method",), "E106",
-                               f"route {method} {raw_path} is declared twice (first on line {first.line})")
-                    continue
-                seen_routes[key] = obase
                 declared: dict[str, dict[str, Any]] = {
                     str(p["name"]): p for p in op.get("inputParameters") or [] if isinstance(p, dict)
                 }
@@ -371,19 +359,14 @@ class _Builder:
                 self.unsupported(base + (key,), f"MCP `{key}`")
         tools: list[McpTool] = []
         handlers: list[str] = []
-        seen: dict[str, JsonPath] = {}
         for ti, tool in enumerate(spec.get("tools", []) or []):
             tbase = base + ("tools", ti)
             name = str(tool["name"])
             if not mcp_tool_name_ok(name):
                 self.error(tbase + ("name",), "E108",
-                           f"MCP tool name `{name}` breaks the protocol's rule (1-64 characters of A-Z a-z 0-9 _ - .)")
+                           f"MCP tool name `{name}` breaks the protocol's rule (1-64 characters of A-Z a-z 0-9 _ - .)",
+                           "MCP clients refuse longer names and other characters; rename the tool")
                 continue
-            if name in seen:
-                first = self.doc.position(seen[name])
-                self.error(tbase + ("name",), "E109", f"MCP tool `{name}` is declared twice (first on line {first.line})")
-                continue
-            seen[name] = tbase
             resolved = self.call(tool, tbase, namespaces, {})
             output = self.output(tool.get("outputParameters"), tbase + ("outputParameters",))
             if resolved is None or output is None:

@@ -2,66 +2,164 @@
 
     naftiko-gen SPEC... [--out DIR] [--check]     generate (or check) packages
     naftiko-gen validate SPEC...                  only load and validate
+
+Exit codes: 0 ok (warnings allowed), 1 `--check` found a difference, 2 invalid spec,
+3 bad usage or an I/O error. Heavy modules are imported inside the commands, so `--help`
+starts fast.
 """
 
 from __future__ import annotations
 
+import glob
+import os
 import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
 from . import __version__
-from .diagnostics import Diagnostic, ExitCode, has_errors
+from .diagnostics import ExitCode
+
+SPEC_SUFFIXES = (".yaml", ".yml")
 
 
-def _report(diagnostics: list[Diagnostic]) -> None:
-    for d in sorted(diagnostics, key=lambda d: (d.path, d.line, d.column, d.code)):
-        click.echo(d.render(), err=True)
-
-
-class _DefaultToGenerate(click.Group):
-    """`naftiko-gen SPEC...` means `naftiko-gen generate SPEC...`."""
+class _Cli(click.Group):
+    """`naftiko-gen SPEC...` means `naftiko-gen generate SPEC...`; usage errors exit 3."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
             args = ["generate", *args]
         return super().parse_args(ctx, args)
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as exc:
+            exc.show()
+            sys.exit(ExitCode.USAGE_OR_IO)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(ExitCode.USAGE_OR_IO)
+        except click.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(ExitCode.USAGE_OR_IO)
+        except KeyboardInterrupt:
+            sys.exit(130)
+        except Exception as exc:  # a generator bug: say so plainly; NAFTIKO_GEN_DEBUG=1 shows the trace
+            if os.environ.get("NAFTIKO_GEN_DEBUG"):
+                raise
+            click.echo(f"naftiko-gen: internal error ({type(exc).__name__}: {exc}); please report it "
+                       "with the spec that caused it (NAFTIKO_GEN_DEBUG=1 shows the details)", err=True)
+            sys.exit(ExitCode.INTERNAL)
 
-@click.group(cls=_DefaultToGenerate, context_settings={"help_option_names": ["-h", "--help"]})
+
+def expand(arguments: Iterable[str]) -> list[Path]:
+    """Files as given; folders searched recursively for .yaml/.yml; globs expanded (quoted
+    globs work too, for shells that do not expand them). Duplicates are kept once."""
+    found: list[Path] = []
+    for arg in arguments:
+        path = Path(arg)
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file())
+        elif not path.exists() and glob.has_magic(arg):
+            matches = sorted(Path(m) for m in glob.glob(arg, recursive=True))
+            if not matches:
+                raise click.UsageError(f"no file matches {arg!r}")
+            found += [m for m in matches if m.is_file()]
+        else:
+            found.append(path)
+    unique: dict[Path, Path] = {}
+    for p in found:
+        unique.setdefault(p.resolve(), p)
+    if not unique:
+        raise click.UsageError("no spec files found in " + ", ".join(arguments))
+    return list(unique.values())
+
+
+def _report(results: Sequence[Any], fmt: str) -> None:
+    from .diagnostics import render_github, render_json, render_text
+
+    diagnostics = [d for r in results for d in r.diagnostics]
+    if fmt == "json":
+        click.echo(render_json(diagnostics), nl=False)
+    elif fmt == "github":
+        click.echo(render_github(diagnostics), nl=False)
+    else:
+        click.echo(render_text(diagnostics, {r.shown: r.source for r in results}), err=True, nl=False)
+
+
+def _exit_for(results: Sequence[Any], action: str) -> None:
+    failed = [r for r in results if not r.ok]
+    if not failed:
+        return
+    click.echo(f"naftiko-gen: {len(failed)} of {len(results)} spec(s) invalid; {action}", err=True)
+    io_only = all(r.unreadable for r in failed)
+    sys.exit(ExitCode.USAGE_OR_IO if io_only else ExitCode.INVALID_SPEC)
+
+
+def _run_all(function: Any, specs: list[Path], jobs: int, label: str, *args: Any) -> list[Any]:
+    """`function(spec, *args)` for every spec, in order; in worker processes with --jobs.
+    A progress bar is shown on a terminal when there are many specs."""
+    jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
+    show_bar = sys.stderr.isatty() and len(specs) > 5
+    if jobs > 1 and len(specs) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=min(jobs, len(specs))) as pool:
+            futures = [pool.submit(function, spec, *args) for spec in specs]
+            iterator: Iterable[Any] = (f.result() for f in futures)
+            if show_bar:
+                with click.progressbar(iterator, length=len(specs), label=label, file=sys.stderr) as bar:
+                    return list(bar)
+            return list(iterator)
+    if show_bar:
+        with click.progressbar(specs, label=label, file=sys.stderr) as bar:
+            return [function(spec, *args) for spec in bar]
+    return [function(spec, *args) for spec in specs]
+
+
+_FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
+                       show_default=True,
+                       help="Diagnostics as text with source lines (stderr), JSON or GitHub annotations (stdout).")
+_STRICT = click.option("--strict", "--warnings-as-errors", "strict", is_flag=True,
+                       help="Warnings fail the run, and the official alpha2 schema's rules apply too.")
+_JOBS = click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(min=0),
+                     help="Specs processed in parallel (0: one per CPU); output is identical.")
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="naftiko-gen")
 def main() -> None:
     """Generate standalone Python adapters (FastAPI service, MCP server, HTTP client) from
-    Naftiko capability specs."""
+    Naftiko capability specs. SPEC may be a file, a folder or a glob."""
 
 
 @main.command()
-@click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("specs", nargs=-1, required=True)
 @click.option("--out", "out_dir", default="generated", show_default=True, type=click.Path(path_type=Path),
               help="Folder that receives one package per spec.")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 with a diff if the output on disk differs.")
-def generate(specs: tuple[Path, ...], out_dir: Path, check: bool) -> None:
-    """Generate a package for each SPEC (all or nothing: if any spec is invalid, nothing is written)."""
+@_FORMAT
+@_STRICT
+@_JOBS
+def generate(specs: tuple[str, ...], out_dir: Path, check: bool, fmt: str, strict: bool, jobs: int) -> None:
+    """Generate a package for each SPEC. All or nothing: if any spec is invalid, nothing is written."""
     from . import output
     from .pipeline import generate as run
 
+    paths = expand(specs)
     root = out_dir.resolve().parent
-    results = [run(spec, root) for spec in specs]
-    diagnostics = [d for r in results for d in r.diagnostics]
-    _report(diagnostics)
-    failed = [r for r in results if not r.ok]
-    if failed:
-        click.echo(f"naftiko-gen: {len(failed)} of {len(results)} spec(s) invalid; nothing written", err=True)
-        sys.exit(ExitCode.INVALID_SPEC)
+    results = _run_all(run, paths, jobs, "generating", root, strict)
+    _report(results, fmt)
+    _exit_for(results, "nothing written")
     packages: dict[str, dict[str, str]] = {}
     for r in results:
         if r.package in packages:
-            others = [str(o.spec) for o in results if o.package == r.package]
-            click.echo(
-                f"naftiko-gen: {', '.join(others)} would all generate package `{r.package}`; rename one spec file",
-                err=True,
-            )
+            clash = [str(o.spec) for o in results if o.package == r.package]
+            click.echo(f"naftiko-gen: {', '.join(clash)} would all generate package `{r.package}`; "
+                       "rename one of the spec files", err=True)
             sys.exit(ExitCode.INVALID_SPEC)
         packages[r.package] = r.files
     try:
@@ -70,11 +168,8 @@ def generate(specs: tuple[Path, ...], out_dir: Path, check: bool) -> None:
             for change in changes:
                 click.echo(change.diff(), nl=False)
             if changes:
-                click.echo(
-                    f"naftiko-gen: {len(changes)} generated file(s) in {out_dir} are out of date; "
-                    f"run `naftiko-gen {' '.join(str(s) for s in specs)}`",
-                    err=True,
-                )
+                click.echo(f"naftiko-gen: {len(changes)} generated file(s) in {out_dir} are out of date; "
+                           f"regenerate with `naftiko-gen {' '.join(specs)} --out {out_dir}`", err=True)
                 sys.exit(ExitCode.DIFFERENCE)
             return
         touched = output.write(out_dir, packages)
@@ -85,13 +180,19 @@ def generate(specs: tuple[Path, ...], out_dir: Path, check: bool) -> None:
         click.echo(f"wrote {out_dir / name}", err=True)
 
 
-@main.command()
-@click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path))
-def validate(specs: tuple[Path, ...]) -> None:
-    """Load and validate each SPEC without generating anything."""
+def _check_one(spec: Path, strict: bool) -> Any:
     from .pipeline import check
 
-    diagnostics = [d for spec in specs for d in check(spec)[1]]
-    _report(diagnostics)
-    if has_errors(diagnostics):
-        sys.exit(ExitCode.INVALID_SPEC)
+    return check(spec, strict=strict)[1]
+
+
+@main.command()
+@click.argument("specs", nargs=-1, required=True)
+@_FORMAT
+@_STRICT
+@_JOBS
+def validate(specs: tuple[str, ...], fmt: str, strict: bool, jobs: int) -> None:
+    """Load and validate each SPEC without generating anything."""
+    results = _run_all(_check_one, expand(specs), jobs, "validating", strict)
+    _report(results, fmt)
+    _exit_for(results, "see the errors above" if fmt == "text" else "see the diagnostics")

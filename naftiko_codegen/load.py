@@ -21,6 +21,9 @@ MAX_NODES = 200_000  # counts nodes after alias expansion: stops "billion laughs
 MAX_DEPTH = 64
 
 JsonPath = tuple[str | int, ...]
+_CORE_TAGS = frozenset(
+    "tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp", "merge")
+)
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,10 @@ class _Builder:
                 "a capability never needs this depth; check the indentation",
             )
         self.doc.values[path] = _pos(node.start_mark)
+        if node.tag not in _CORE_TAGS:
+            # `!!python/...` and custom tags: refused, never constructed
+            raise self.fail(node.start_mark, "E006", f"YAML tag `{node.tag}` is not allowed in a capability",
+                            "remove the tag; capabilities use plain YAML values")
         if isinstance(node, yaml.MappingNode):
             result: dict[str, Any] = {}
             for key_node, value_node in node.value:
@@ -135,7 +142,10 @@ class _Builder:
             return node.value  # keep dates as written; the schema types them as strings
         if node.tag == "tag:yaml.org,2002:binary":
             raise self.fail(node.start_mark, "E006", "binary YAML values are not supported")
-        return self.constructor.construct_object(node, deep=True)
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            raise self.fail(node.start_mark, "E006", f"cannot read this value: {exc}") from None
 
 
 def _decode(path: str, raw: bytes) -> str:
@@ -225,14 +235,24 @@ def display_path(path: Path) -> str:
         return path.as_posix()
 
 
-def load_file(path: Path) -> Document:
-    shown = display_path(path)
+def read_spec(path: Path, shown: str) -> bytes:
+    """The bytes of a spec file, refusing what cannot be a spec before reading it whole."""
     try:
-        raw = path.read_bytes()
-    except IsADirectoryError:
-        raise Diagnosed(
-            [Diagnostic(shown, 0, 0, Severity.ERROR, "E008", "this is a directory, not a spec file")]
-        ) from None
+        if path.is_dir():
+            raise Diagnosed([Diagnostic(shown, 0, 0, Severity.ERROR, "E008", "this is a directory, not a spec file")])
+        size = path.stat().st_size
+        if size > MAX_SPEC_BYTES:
+            raise Diagnosed(
+                [
+                    Diagnostic(
+                        shown, 0, 0, Severity.ERROR, "E002",
+                        f"the file is {size} bytes; the limit is {MAX_SPEC_BYTES} bytes",
+                        "split the capability, or check that this is the right file",
+                    )
+                ]
+            )
+        with path.open("rb") as handle:
+            return handle.read(MAX_SPEC_BYTES + 1)
     except OSError as exc:
         raise Diagnosed(
             [
@@ -243,4 +263,8 @@ def load_file(path: Path) -> Document:
                 )
             ]
         ) from None
-    return load_bytes(shown, raw)
+
+
+def load_file(path: Path) -> Document:
+    shown = display_path(path)
+    return load_bytes(shown, read_spec(path, shown))

@@ -92,4 +92,4 @@ _MCP_TOOL_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 def mcp_tool_name_ok(name: str) -> bool:
     """The MCP tool-name rule clients enforce: 1-64 of [A-Za-z0-9_.-]."""
-    return bool(_MCP_TOOL_NAME.match(name))
+    return bool(_MCP_TOOL_NAME.fullmatch(name))

@@ -8,16 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .build import build
-from .diagnostics import Diagnosed, Diagnostic, has_errors
-from .emit import emit
-from .load import Document, load_file
-from .validate import validate
+from .diagnostics import Diagnosed, Diagnostic, Severity, has_errors
+from .load import Document, display_path, load_bytes, read_spec
 
 
 @dataclass
 class Result:
     spec: Path
+    shown: str = ""  # the spec's path as diagnostics show it
+    source: str = ""  # its text, for showing the offending lines
     package: str = ""
     files: dict[str, str] = field(default_factory=dict)  # relative to the package folder
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -26,14 +25,29 @@ class Result:
     def ok(self) -> bool:
         return not has_errors(self.diagnostics)
 
+    @property
+    def unreadable(self) -> bool:
+        """The file could not be read at all: an I/O problem rather than an invalid spec."""
+        return any(d.code == "E008" for d in self.diagnostics)
 
-def check(spec: Path) -> tuple[Document | None, list[Diagnostic]]:
-    """Load and validate; the document is None when it could not be loaded."""
+
+def check(spec: Path, *, strict: bool = False) -> tuple[Document | None, Result]:
+    """Load and validate. With `strict`, warnings count as errors and the official schema's
+    rules apply too."""
+    from .validate import validate  # jsonschema is only imported when a spec is checked
+
+    result = Result(spec, shown=display_path(spec))
     try:
-        doc = load_file(spec)
+        raw = read_spec(spec, result.shown)
+        result.source = raw.decode("utf-8", errors="replace")
+        doc = load_bytes(result.shown, raw)
     except Diagnosed as exc:
-        return None, exc.diagnostics
-    return doc, validate(doc)
+        result.diagnostics = exc.diagnostics
+        return None, result
+    result.diagnostics = validate(doc, strict=strict)
+    if strict:
+        result.diagnostics = [d.as_error() if d.severity is Severity.WARNING else d for d in result.diagnostics]
+    return doc, result
 
 
 def source_name(spec: Path, root: Path) -> str:
@@ -45,10 +59,12 @@ def source_name(spec: Path, root: Path) -> str:
         return spec.name
 
 
-def generate(spec: Path, root: Path) -> Result:
-    result = Result(spec)
-    doc, result.diagnostics = check(spec)
-    if doc is None or has_errors(result.diagnostics):
+def generate(spec: Path, root: Path, strict: bool = False) -> Result:
+    from .build import build
+    from .emit import emit
+
+    doc, result = check(spec, strict=strict)
+    if doc is None or not result.ok:
         return result
     try:
         capability = build(doc, source=source_name(spec, root))

@@ -1,11 +1,16 @@
 """Stage 2: check a loaded spec against our schema of the dialect, then against the semantic
-rules that cross-reference its parts. Never raises on bad input: returns diagnostics."""
+rules that cross-reference its parts. Never raises on bad input: returns diagnostics.
+
+Codes are stable and documented in docs/diagnostics.md.
+"""
 
 from __future__ import annotations
 
 import difflib
 import functools
 import json
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -17,66 +22,107 @@ from .load import Document, JsonPath
 from .templating import Binds, references
 
 SCHEMA_RESOURCE = "capability.schema.json"
+OFFICIAL_SCHEMA_RESOURCE = "naftiko-schema-alpha2.json"
+
+_PLACEHOLDER = re.compile(r"\{\{?\s*([^{}\s]+)\s*\}?\}")
+_DANGEROUS = re.compile(r"<\s*script|\beval\s*\(", re.IGNORECASE)
+WARN = Severity.WARNING
 
 
 @functools.cache
-def schema_validator() -> jsonschema.protocols.Validator:
-    text = resources.files("naftiko_codegen.schema").joinpath(SCHEMA_RESOURCE).read_text("utf-8")
+def _validator(resource: str) -> Any:
+    text = resources.files("naftiko_codegen.schema").joinpath(resource).read_text("utf-8")
     schema = json.loads(text)
-    cls = jsonschema.validators.validator_for(schema)
-    return cls(schema)
+    return jsonschema.validators.validator_for(schema)(schema)
 
 
-def _describe(error: jsonschema.ValidationError) -> tuple[str, str]:
-    """A message and a hint for one schema error, in the user's terms."""
+def schema_validator() -> Any:
+    return _validator(SCHEMA_RESOURCE)
+
+
+# --- schema -------------------------------------------------------------------------------
+
+
+def _field(error: jsonschema.ValidationError) -> str:
     where = error.absolute_path
-    field = str(where[-1]) if where else "the document"
-    if error.validator == "required":
-        return error.message.replace("is a required property", f"is required in `{field}`"), ""
-    if error.validator == "additionalProperties":
-        extra = sorted(
-            set(error.instance) - set(error.schema.get("properties", {}))
-            if isinstance(error.instance, dict)
-            else []
-        )
+    return str(where[-1]) if where else "the document"
+
+
+def _describe(error: jsonschema.ValidationError) -> tuple[str, str, str, JsonPath, bool]:
+    """(code, message, hint, path, at_key) for one schema error, in the user's terms."""
+    path: JsonPath = tuple(error.absolute_path)
+    field = _field(error)
+    kind = error.validator
+    if kind == "required":
+        missing = re.findall(r"'([^']*)' is a required property", error.message)
+        name = missing[0] if missing else "?"
+        where = f"`{field}`" if path else "the document"
+        return "E110", f"`{name}` is required in {where}", f"add `{name}:`", path, False
+    if kind in ("additionalProperties", "unevaluatedProperties"):
         known = sorted(error.schema.get("properties", {}))
-        hint = ""
-        if extra:
-            close = difflib.get_close_matches(extra[0], known, n=1)
-            hint = f"did you mean `{close[0]}`?" if close else "allowed keys: " + ", ".join(known)
-        return f"unknown key(s) {', '.join(f'`{k}`' for k in extra)} in `{field}`", hint
-    if error.validator == "enum":
-        allowed = ", ".join(json.dumps(v) for v in error.validator_value)
-        return f"`{field}` is {json.dumps(error.instance)}; expected one of {allowed}", ""
-    if error.validator == "type":
-        return f"`{field}` must be of type {error.validator_value}, not {json.dumps(error.instance)[:60]}", ""
-    return f"`{field}`: {error.message}", ""
-
-
-def _unknown_key_path(error: jsonschema.ValidationError) -> JsonPath:
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        if extra:
-            return tuple(error.absolute_path) + (extra[0],)
-    return tuple(error.absolute_path)
-
-
-def check_schema(doc: Document) -> list[Diagnostic]:
-    out = []
-    for error in schema_validator().iter_errors(doc.data):
-        # Within a oneOf/anyOf, report the branch error that went deepest: it names the real field.
-        leaf = error
-        while leaf.context:
-            leaf = max(leaf.context, key=lambda e: len(e.absolute_path))
-        message, hint = _describe(leaf)
-        path = _unknown_key_path(leaf)
-        out.append(
-            doc.diagnostic(path, "E100", message, hint=hint, key=leaf.validator == "additionalProperties")
+        extra = sorted(set(error.instance) - set(known)) if isinstance(error.instance, dict) else []
+        name = extra[0] if extra else "?"
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean `{close[0]}`?" if close else (
+            "allowed keys: " + ", ".join(known) if known else "remove it"
         )
+        return "E113", f"unknown key `{name}` in `{field}`", hint, path + (name,), True
+    if kind == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        shown = json.dumps(error.instance, ensure_ascii=False, default=str)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        return "E111", f"`{field}` must be {_article(expected)}, not {shown}", "", path, False
+    if kind in ("enum", "const"):
+        allowed = error.validator_value if kind == "enum" else [error.validator_value]
+        listed = ", ".join(json.dumps(v) for v in allowed[:12])
+        close = difflib.get_close_matches(str(error.instance), [str(v) for v in allowed], n=1)
+        hint = f"did you mean {json.dumps(close[0])}?" if close else ""
+        return "E112", f"`{field}` is {json.dumps(error.instance, default=str)}; expected one of {listed}", hint, path, False
+    if kind == "pattern":
+        return "E112", f"`{field}` value {json.dumps(error.instance, default=str)} does not match {error.validator_value}", "", path, False
+    if kind in ("minItems", "minLength", "minProperties"):
+        return "E112", f"`{field}` must not be empty", "", path, False
+    return "E100", f"`{field}`: {error.message}", "", path, False
+
+
+def _article(kind: str) -> str:
+    return ("an " if kind[:1] in "aeiou" else "a ") + kind
+
+
+def _leaf(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    # Within a oneOf/anyOf, the branch error that went deepest names the real field.
+    while error.context:
+        error = max(error.context, key=lambda e: (len(e.absolute_path), e.validator != "required"))
+    return error
+
+
+def check_schema(doc: Document, resource: str = SCHEMA_RESOURCE, code: str | None = None) -> list[Diagnostic]:
+    out = []
+    for error in _validator(resource).iter_errors(doc.data):
+        found, message, hint, path, at_key = _describe(_leaf(error))
+        out.append(doc.diagnostic(path, code or found, message, hint=hint, key=at_key))
     return sorted(set(out))
 
 
-# --- semantic rules -----------------------------------------------------------------------
+def check_official(doc: Document) -> list[Diagnostic]:
+    """`--strict`: the official alpha2 schema's rules, which most real capabilities break."""
+    return [
+        Diagnostic(d.path, d.line, d.column, Severity.ERROR, "S400",
+                   f"official alpha2 schema: {d.message}", d.hint)
+        for d in check_schema(doc, OFFICIAL_SCHEMA_RESOURCE, code="S400")
+    ]
+
+
+# --- the document, walked defensively (semantic rules also run on documents with schema errors)
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 @dataclass(frozen=True)
@@ -87,18 +133,14 @@ class OperationRef:
     resource_path: JsonPath
 
 
-def consumed_operations(data: dict[str, Any]) -> dict[str, list[OperationRef]]:
+def consumed_operations(data: Any) -> dict[str, list[OperationRef]]:
     """`namespace.name` -> every consumed operation with that address (more than one: ambiguous)."""
     index: dict[str, list[OperationRef]] = {}
-    consumes = data.get("capability", {}).get("consumes", []) or []
-    for ci, consumer in enumerate(consumes):
-        if not isinstance(consumer, dict):
-            continue
+    for ci, consumer in enumerate(_list(_dict(_dict(data).get("capability")).get("consumes"))):
+        consumer = _dict(consumer)
         namespace = str(consumer.get("namespace", ""))
-        for ri, resource in enumerate(consumer.get("resources", []) or []):
-            if not isinstance(resource, dict):
-                continue
-            for oi, operation in enumerate(resource.get("operations", []) or []):
+        for ri, resource in enumerate(_list(consumer.get("resources"))):
+            for oi, operation in enumerate(_list(_dict(resource).get("operations"))):
                 if isinstance(operation, dict) and "name" in operation:
                     ref = OperationRef(
                         namespace,
@@ -110,8 +152,7 @@ def consumed_operations(data: dict[str, Any]) -> dict[str, list[OperationRef]]:
     return index
 
 
-def _strings(value: Any, path: JsonPath):
-    """Every string in `value` with its path (for template variables)."""
+def _strings(value: Any, path: JsonPath) -> Iterator[tuple[JsonPath, str]]:
     if isinstance(value, str):
         yield path, value
     elif isinstance(value, dict):
@@ -122,109 +163,24 @@ def _strings(value: Any, path: JsonPath):
             yield from _strings(v, path + (i,))
 
 
-def _exposed_calls(data: dict[str, Any]):
-    """(path to the exposed operation or tool, its mapping, adapter type, adapter namespace)."""
-    for ei, adapter in enumerate(data.get("capability", {}).get("exposes", []) or []):
-        if not isinstance(adapter, dict):
-            continue
-        kind = adapter.get("type")
-        if kind == "rest":
-            for ri, resource in enumerate(adapter.get("resources", []) or []):
-                for oi, op in enumerate((resource or {}).get("operations", []) or []):
+def _adapters(data: Any) -> Iterator[tuple[JsonPath, dict[str, Any]]]:
+    for ei, adapter in enumerate(_list(_dict(_dict(data).get("capability")).get("exposes"))):
+        if isinstance(adapter, dict):
+            yield ("capability", "exposes", ei), adapter
+
+
+def _exposed_calls(data: Any) -> Iterator[tuple[JsonPath, dict[str, Any], dict[str, Any]]]:
+    """(path to the exposed operation or tool, its mapping, its adapter)."""
+    for base, adapter in _adapters(data):
+        if adapter.get("type") == "rest":
+            for ri, resource in enumerate(_list(adapter.get("resources"))):
+                for oi, op in enumerate(_list(_dict(resource).get("operations"))):
                     if isinstance(op, dict):
-                        yield ("capability", "exposes", ei, "resources", ri, "operations", oi), op, adapter
-        elif kind == "mcp":
-            for ti, tool in enumerate(adapter.get("tools", []) or []):
+                        yield base + ("resources", ri, "operations", oi), op, adapter
+        elif adapter.get("type") == "mcp":
+            for ti, tool in enumerate(_list(adapter.get("tools"))):
                 if isinstance(tool, dict):
-                    yield ("capability", "exposes", ei, "tools", ti), tool, adapter
-
-
-def check_semantics(doc: Document) -> list[Diagnostic]:
-    data = doc.data
-    out: list[Diagnostic] = []
-    index = consumed_operations(data)
-
-    for address, refs in sorted(index.items()):
-        for dup in refs[1:]:
-            first = doc.position(refs[0].path)
-            out.append(
-                doc.diagnostic(
-                    dup.path + ("name",), "E102",
-                    f"operation `{address}` is defined twice (first on line {first.line})",
-                    hint="give each consumed operation of a namespace its own name",
-                )
-            )
-
-    for path, op, _adapter in _exposed_calls(data):
-        call = op.get("call")
-        if not isinstance(call, str):
-            continue
-        if call not in index:
-            close = difflib.get_close_matches(call, list(index), n=1)
-            hint = f"did you mean `{close[0]}`?" if close else (
-                "known operations: " + ", ".join(sorted(index)) if index else "declare the operation under consumes"
-            )
-            out.append(
-                doc.diagnostic(path + ("call",), "E101", f"`call: {call}` names no consumed operation", hint=hint)
-            )
-            continue
-        target = doc_get(data, index[call][0].path)
-        accepted = {
-            str(p.get("name")) for p in target.get("inputParameters", []) or [] if isinstance(p, dict)
-        }
-        mapping = op.get("with") or {}
-        if isinstance(mapping, dict):
-            for key in mapping:
-                if key not in accepted:
-                    close = difflib.get_close_matches(str(key), sorted(accepted), n=1)
-                    out.append(
-                        doc.diagnostic(
-                            path + ("with", key), "E103",
-                            f"`with: {key}` sets no input parameter of `{call}`",
-                            hint=f"did you mean `{close[0]}`?" if close else (
-                                "its parameters: " + ", ".join(sorted(accepted)) if accepted else f"`{call}` takes no parameters"
-                            ),
-                            key=True,
-                        )
-                    )
-
-    binds = Binds.from_data(data.get("binds"))
-    used: set[tuple[str, str]] = set()
-    for path, text in _strings(data.get("capability", {}), ("capability",)):
-        for ref in references(text):
-            env, declared = binds.resolve(ref)
-            if declared:
-                for ns, keys in binds.by_namespace.items():
-                    if ref.key in keys and (not ref.namespace or ns == ref.namespace):
-                        used.add((ns, ref.key))
-                continue
-            namespace = ref.namespace or "env"
-            if namespace in binds.by_namespace:
-                bind_hint = f"add `{ref.key}: {env}` to the keys of the `{namespace}` bind"
-            else:
-                bind_hint = f"declare it: binds: [{{namespace: {namespace}, keys: {{{ref.key}: {env}}}}}]"
-            out.append(
-                doc.diagnostic(
-                    path, "W201",
-                    f"`{{{{{ref.text}}}}}` is not declared under `binds`; it is read from the environment variable {env}",
-                    hint=bind_hint, severity=Severity.WARNING,
-                )
-            )
-    for ns, key in binds.declared():
-        if (ns, key) not in used:
-            bind_index = next(
-                (i for i, b in enumerate(data.get("binds") or []) if isinstance(b, dict) and b.get("namespace") == ns),
-                0,
-            )
-            out.append(
-                doc.diagnostic(
-                    ("binds", bind_index, "keys", key), "W202",
-                    f"bind key `{key}` is declared but never used; the generated code does not require it",
-                    hint="remove it, or reference it as {{" + key + "}}",
-                    severity=Severity.WARNING, key=True,
-                )
-            )
-    return sorted(set(out))
+                    yield base + ("tools", ti), tool, adapter
 
 
 def doc_get(data: Any, path: JsonPath) -> Any:
@@ -233,9 +189,224 @@ def doc_get(data: Any, path: JsonPath) -> Any:
     return data
 
 
-def validate(doc: Document) -> list[Diagnostic]:
-    """Schema first; semantic rules only on a document whose shape is right."""
-    problems = check_schema(doc)
-    if any(d.is_error for d in problems):
-        return problems
-    return problems + check_semantics(doc)
+# --- semantic rules -----------------------------------------------------------------------
+
+
+class _Rules:
+    def __init__(self, doc: Document):
+        self.doc = doc
+        self.data = doc.data
+        self.out: list[Diagnostic] = []
+        self.index = consumed_operations(self.data)
+        self.capability = _dict(_dict(self.data).get("capability"))
+
+    def report(self, path: JsonPath, code: str, message: str, hint: str = "",
+               severity: Severity = Severity.ERROR, key: bool = False) -> None:
+        self.out.append(self.doc.diagnostic(path, code, message, hint=hint, severity=severity, key=key))
+
+    def run(self) -> list[Diagnostic]:
+        self.duplicate_operations()
+        self.duplicate_namespaces()
+        self.consumed_paths()
+        self.calls()
+        self.duplicate_tools_and_routes()
+        self.variables()
+        self.lint()
+        return sorted(set(self.out))
+
+    def duplicate_operations(self) -> None:
+        for address, refs in sorted(self.index.items()):
+            first = self.doc.position(refs[0].path)
+            for dup in refs[1:]:
+                self.report(dup.path + ("name",), "E102",
+                            f"operation `{address}` is defined twice (first on line {first.line})",
+                            "give each consumed operation of a namespace its own name")
+
+    def duplicate_namespaces(self) -> None:
+        seen: dict[str, JsonPath] = {}
+        entries = [(("capability", "consumes", i), c) for i, c in enumerate(_list(self.capability.get("consumes")))]
+        entries += list(_adapters(self.data))
+        for path, entry in entries:
+            namespace = _dict(entry).get("namespace")
+            if not isinstance(namespace, str):
+                continue
+            if namespace in seen:
+                first = self.doc.position(seen[namespace])
+                self.report(path + ("namespace",), "E120",
+                            f"namespace `{namespace}` is used twice (first on line {first.line})",
+                            "namespaces name consumed APIs and adapters; each must be unique")
+            else:
+                seen[namespace] = path + ("namespace",)
+
+    def consumed_paths(self) -> None:
+        for ci, consumer in enumerate(_list(self.capability.get("consumes"))):
+            consumer = _dict(consumer)
+            base = ("capability", "consumes", ci)
+            uri = consumer.get("baseUri")
+            if isinstance(uri, str):
+                if uri.endswith("/"):
+                    self.report(base + ("baseUri",), "W203", "`baseUri` ends with `/`",
+                                "drop the trailing slash; resource paths start with `/`", WARN)
+                if "?" in uri or "#" in uri:
+                    self.report(base + ("baseUri",), "E104",
+                                "`baseUri` must not contain a query string or fragment",
+                                "declare query values as `in: query` input parameters")
+            shared = [p for p in _list(consumer.get("inputParameters")) if isinstance(p, dict)]
+            for ri, resource in enumerate(_list(consumer.get("resources"))):
+                resource = _dict(resource)
+                rpath = base + ("resources", ri)
+                raw = resource.get("path")
+                if not isinstance(raw, str):
+                    continue
+                if "?" in raw:
+                    self.report(rpath + ("path",), "E104", "a resource path must not contain a query string",
+                                "declare query values as `in: query` input parameters")
+                placeholders = set(_PLACEHOLDER.findall(raw))
+                for oi, op in enumerate(_list(resource.get("operations"))):
+                    params = shared + [p for p in _list(_dict(op).get("inputParameters")) if isinstance(p, dict)]
+                    declared = {str(p.get("name")) for p in params if p.get("in") == "path"}
+                    opath = rpath + ("operations", oi)
+                    for name in sorted(placeholders - declared):
+                        self.report(rpath + ("path",), "W211",
+                                    f"path placeholder `{{{name}}}` has no `in: path` parameter in `{_dict(op).get('name')}`; "
+                                    "it becomes a required string argument",
+                                    f"declare it: inputParameters: [{{name: {name}, in: path}}]", WARN)
+                    for i, p in enumerate(_list(_dict(op).get("inputParameters"))):
+                        if isinstance(p, dict) and p.get("in") == "path" and str(p.get("name")) not in placeholders:
+                            self.report(opath + ("inputParameters", i, "name"), "E122",
+                                        f"path parameter `{p.get('name')}` has no `{{{p.get('name')}}}` placeholder in `{raw}`",
+                                        "add the placeholder to the resource path, or change `in`")
+
+    def calls(self) -> None:
+        for path, op, _adapter in _exposed_calls(self.data):
+            call = op.get("call")
+            if not isinstance(call, str):
+                continue
+            if call not in self.index:
+                close = difflib.get_close_matches(call, list(self.index), n=1)
+                hint = f"did you mean `{close[0]}`?" if close else (
+                    "known operations: " + ", ".join(sorted(self.index)) if self.index
+                    else "declare the operation under consumes")
+                self.report(path + ("call",), "E101", f"`call: {call}` names no consumed operation", hint)
+                continue
+            target = _dict(doc_get(self.data, self.index[call][0].path))
+            accepted = {str(_dict(p).get("name")) for p in _list(target.get("inputParameters"))}
+            ci = self.index[call][0].path[2]
+            accepted |= {str(_dict(p).get("name")) for p in
+                         _list(_dict(_list(self.capability.get("consumes"))[ci]).get("inputParameters"))}
+            for key in _dict(op.get("with")):
+                if key in accepted:
+                    continue
+                close = difflib.get_close_matches(str(key), sorted(accepted), n=1)
+                self.report(path + ("with", key), "E103", f"`with: {key}` sets no input parameter of `{call}`",
+                            f"did you mean `{close[0]}`?" if close else (
+                                "its parameters: " + ", ".join(sorted(accepted)) if accepted
+                                else f"`{call}` takes no parameters"), key=True)
+
+    def duplicate_tools_and_routes(self) -> None:
+        for base, adapter in _adapters(self.data):
+            if adapter.get("type") == "mcp":
+                seen: dict[str, JsonPath] = {}
+                for ti, tool in enumerate(_list(adapter.get("tools"))):
+                    name = _dict(tool).get("name")
+                    if not isinstance(name, str):
+                        continue
+                    path = base + ("tools", ti, "name")
+                    if name in seen:
+                        first = self.doc.position(seen[name])
+                        self.report(path, "E109", f"MCP tool `{name}` is declared twice (first on line {first.line})",
+                                    "rename one of them")
+                    else:
+                        seen[name] = path
+            if adapter.get("type") == "rest":
+                routes: dict[tuple[str, str], JsonPath] = {}
+                for ri, resource in enumerate(_list(adapter.get("resources"))):
+                    raw = _dict(resource).get("path")
+                    if not isinstance(raw, str):
+                        continue
+                    normal = _normal_route(raw)
+                    for oi, op in enumerate(_list(_dict(resource).get("operations"))):
+                        method = str(_dict(op).get("method", "")).upper()
+                        path = base + ("resources", ri, "operations", oi, "method")
+                        if (method, normal) in routes:
+                            first = self.doc.position(routes[(method, normal)])
+                            self.report(path, "E106",
+                                        f"route {method} {raw} is declared twice (first on line {first.line})",
+                                        "merge the operations, or change the method or path")
+                        else:
+                            routes[(method, normal)] = path
+
+    def variables(self) -> None:
+        binds = Binds.from_data(_dict(self.data).get("binds"))
+        used: set[tuple[str, str]] = set()
+        for path, text in _strings(self.capability, ("capability",)):
+            if path[-1] == "path" or "with" in path:
+                continue  # `{{x}}` there names a path parameter or a caller's input, not a variable
+            for ref in references(text):
+                env, declared = binds.resolve(ref)
+                if declared:
+                    for ns, keys in binds.by_namespace.items():
+                        if ref.key in keys and (not ref.namespace or ns == ref.namespace):
+                            used.add((ns, ref.key))
+                    continue
+                if ref.namespace and ref.namespace not in binds.by_namespace and ref.namespace != "env":
+                    continue  # `{{rest.x}}`-style references name inputs, not variables
+                namespace = ref.namespace or "env"
+                if namespace in binds.by_namespace:
+                    hint = f"add `{ref.key}: {env}` to the keys of the `{namespace}` bind"
+                else:
+                    hint = f"declare it: binds: [{{namespace: {namespace}, keys: {{{ref.key}: {env}}}}}]"
+                self.report(path, "W201",
+                            f"`{{{{{ref.text}}}}}` is not declared under `binds`; it is read from the environment variable {env}",
+                            hint, WARN)
+        binds_list = _list(_dict(self.data).get("binds"))
+        for ns, key in binds.declared():
+            if (ns, key) in used:
+                continue
+            index = next((i for i, b in enumerate(binds_list) if _dict(b).get("namespace") == ns), 0)
+            self.report(("binds", index, "keys", key), "W202",
+                        f"bind key `{key}` is declared but never used; the generated code does not require it",
+                        "remove it, or reference it as {{" + key + "}}", WARN, key=True)
+
+    def lint(self) -> None:
+        for ci, consumer in enumerate(_list(self.capability.get("consumes"))):
+            for ri, resource in enumerate(_list(_dict(consumer).get("resources"))):
+                for oi, op in enumerate(_list(_dict(resource).get("operations"))):
+                    if isinstance(op, dict) and not op.get("description"):
+                        self.report(("capability", "consumes", ci, "resources", ri, "operations", oi), "W204",
+                                    f"consumed operation `{op.get('name')}` has no description",
+                                    "describe it: generated docstrings and tool descriptions use it", WARN)
+            auth = _dict(_dict(consumer).get("authentication"))
+            if str(auth.get("type", "")).lower() == "oauth2":
+                for key in ("tokenUrl", "authorizationServerUri", "authorizationUrl"):
+                    url = auth.get(key)
+                    if isinstance(url, str) and not url.startswith("https://") and "{{" not in url:
+                        self.report(("capability", "consumes", ci, "authentication", key), "W205",
+                                    f"OAuth2 `{key}` is not https: tokens would cross the network in clear",
+                                    "use an https URL", WARN)
+        for path, op, adapter in _exposed_calls(self.data):
+            if not op.get("description"):
+                what = "MCP tool" if adapter.get("type") == "mcp" else "REST operation"
+                self.report(path, "W204", f"{what} `{op.get('name', '')}` has no description",
+                            "describe it: MCP clients show the description to the model", WARN)
+        for path, text in _strings(_dict(self.data), ()):
+            if path and path[-1] == "description" and _DANGEROUS.search(text):
+                self.report(path, "W206", "description contains `<script` or `eval(`",
+                            "descriptions are shown to people and models; remove markup and code", WARN)
+
+
+def _normal_route(path: str) -> str:
+    return "/" + "/".join(seg for seg in _PLACEHOLDER.sub("{}", path).split("/") if seg)
+
+
+def check_semantics(doc: Document) -> list[Diagnostic]:
+    return _Rules(doc).run()
+
+
+def validate(doc: Document, *, strict: bool = False) -> list[Diagnostic]:
+    """Every problem at once: schema errors, and the semantic rules (which are written to cope
+    with a document of the wrong shape). `strict` adds the official schema's rules."""
+    problems = check_schema(doc) + check_semantics(doc)
+    if strict:
+        problems += check_official(doc)
+    return sorted(set(problems))

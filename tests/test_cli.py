@@ -141,13 +141,15 @@ def test_failed_run_leaves_existing_output_untouched(project: Path):
         (("specs/missing.yaml",), "cannot read the file"),
         (("--no-such-option", "specs/track-batch.yaml"), "No such option"),
         (("generate",), "Missing argument"),
+        (("specs/*.yml",), "no file matches"),
     ],
 )
-def test_bad_usage_exits_2_without_traceback(project: Path, args, message):
+def test_bad_usage_and_unreadable_files_exit_3_without_traceback(project: Path, args, message):
     result = run(*args, cwd=project)
-    assert result.returncode == 2
+    assert result.returncode == 3
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+    assert not (project / "generated").exists()
 
 
 def test_output_folder_that_is_not_ours_is_never_replaced(project: Path):

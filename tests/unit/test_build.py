@@ -1,0 +1,499 @@
+"""Stage 3: the decisions the typed model records, for the real spec and for small inline ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from naftiko_codegen.build import build
+from naftiko_codegen.diagnostics import Diagnosed, Diagnostic
+from naftiko_codegen.load import load_file
+from naftiko_codegen.model import Capability
+from naftiko_codegen.validate import validate
+
+ROOT = Path(__file__).resolve().parents[2]
+TRACK_BATCH = ROOT / "specs" / "track-batch.yaml"
+
+
+# --- the real spec --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cap() -> Capability:
+    doc = load_file(TRACK_BATCH)
+    diagnostics = validate(doc)
+    assert not [d for d in diagnostics if d.is_error], diagnostics
+    return build(doc)
+
+
+def test_track_batch_validates_with_only_the_expected_warnings():
+    diagnostics = validate(load_file(TRACK_BATCH))
+    assert sorted(d.code for d in diagnostics) == ["W201", "W201", "W202"]
+
+
+def test_package(cap: Capability):
+    assert cap.package == "track_batch"
+    assert cap.env_prefix == "TRACK_BATCH"
+    assert cap.title == "Customer.io Track API — Batch"
+    assert len(cap.source_sha256) == 64
+
+
+def test_consumer(cap: Capability):
+    (consumer,) = cap.consumers
+    assert consumer.namespace == "track-batch"
+    assert consumer.attr == "track_batch"
+    assert consumer.base_uri == "https://track.customer.io/api/v1"
+    assert consumer.base_uri_env == "TRACK_BATCH_BASE_URI"
+
+
+def test_consumed_operation(cap: Capability):
+    (op,) = cap.operations
+    assert op.name == "trackbatch"
+    assert op.method_name == "trackbatch"
+    assert op.path == "../v2/batch"
+    assert op.http_method == "POST"
+    assert op.body == "value"
+    (param,) = op.parameters
+    assert (param.name, param.arg, param.location) == ("body", "body", "body")
+    assert param.required
+    assert param.fixed is None
+    assert param.schema["type"] == "object"
+    assert op.arguments == (param,)
+
+
+def test_basic_auth_reads_the_environment(cap: Capability):
+    auth = cap.consumers[0].auth
+    assert auth is not None and auth.kind == "basic"
+    assert auth.username is not None and auth.password is not None
+    assert auth.username.env_vars == ("CUSTOMER_IO_USER",)
+    assert auth.password.env_vars == ("CUSTOMER_IO_PASS",)
+    assert not auth.username.is_literal and not auth.password.is_literal
+
+
+def test_required_env_is_sorted_and_excludes_unused_binds(cap: Capability):
+    assert cap.required_env == ("CUSTOMER_IO_PASS", "CUSTOMER_IO_USER")
+    assert list(cap.required_env) == sorted(cap.required_env)
+
+
+def test_client_helpers(cap: Capability):
+    helpers = cap.client_helpers
+    assert {"join_url", "require_env", "basic_credentials", "dump_json"} <= set(helpers)
+    assert "expand_path" not in helpers and "add_query" not in helpers
+    assert list(helpers) == sorted(helpers)
+
+
+def test_rest_route(cap: Capability):
+    assert cap.rest is not None
+    assert cap.rest.port == 8080
+    (route,) = cap.rest.routes
+    assert route.path == "/v1//v2/batch"
+    assert route.aliases == ("/v1/v2/batch",)
+    assert route.http_method == "POST"
+    assert route.handler == "trackbatch"
+    (body,) = route.inputs
+    assert (body.name, body.location, body.required) == ("body", "body", True)
+    assert body.schema["type"] == "object"
+    assert route.body_input == body
+    assert route.input_schema["required"] == ["body"]
+    (argument,) = route.call.arguments
+    assert (argument.source, argument.input_name, argument.param.name) == ("input", "body", "body")
+    assert route.call.operation == cap.operations[0]
+    assert route.output.kind == "passthrough"
+    assert route.openapi["requestBody"]["required"] is True
+
+
+def test_mcp_tool(cap: Capability):
+    assert cap.mcp is not None
+    assert (cap.mcp.port, cap.mcp.transport) == (9090, "http")
+    (tool,) = cap.mcp.tools
+    assert tool.name == "batch-entity-operations"
+    assert tool.handler == "batch_entity_operations"
+    assert tool.description == "Batch entity operations"
+    assert tool.annotations == {
+        "read_only_hint": False,
+        "destructive_hint": False,
+        "idempotent_hint": False,
+        "open_world_hint": True,
+    }
+    schema = tool.input_schema
+    assert schema["type"] == "object"
+    assert schema["required"] == ["body"]
+    assert schema["properties"]["body"]["type"] == "object"
+    assert schema["additionalProperties"] is False
+    (argument,) = tool.call.arguments
+    assert (argument.source, argument.input_name) == ("input", "body")
+    assert tool.output_schema == {"type": "object", "additionalProperties": True}
+
+
+# --- inline specs ---------------------------------------------------------------------------
+
+BASE = """\
+naftiko: 1.0.0-alpha2
+info:
+  label: Demo
+  description: A small capability.
+capability:
+  consumes:
+  - type: http
+    namespace: api
+    baseUri: https://api.example.com/v1
+    resources:
+    - name: items
+      path: /items/{id}
+      operations:
+      - name: get-item
+        method: GET
+        inputParameters:
+        - name: id
+          in: path
+  exposes:
+  - type: rest
+    namespace: demo-rest
+    resources:
+    - path: /items/{id}
+      operations:
+      - method: GET
+        name: get-item
+        call: api.get-item
+  - type: mcp
+    namespace: demo-mcp
+    tools:
+    - name: get-item
+      description: Get one item
+      call: api.get-item
+"""
+
+TOOL_NAME = "    tools:\n    - name: get-item\n"
+MCP_CALL = "      description: Get one item\n      call: api.get-item\n"
+REST_CALL = "        name: get-item\n        call: api.get-item\n"
+CONSUMED_OP = "        method: GET\n        inputParameters:\n"
+
+
+def variant(*replacements: tuple[str, str], text: str = BASE) -> str:
+    for old, new in replacements:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    return text
+
+
+def line_of(text: str, marker: str) -> int:
+    lines = [i for i, line in enumerate(text.splitlines(), start=1) if marker in line]
+    assert len(lines) == 1, (marker, lines)
+    return lines[0]
+
+
+def write(tmp_path: Path, text: str, name: str = "demo.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def diagnostics_of(tmp_path: Path, text: str) -> list[Diagnostic]:
+    """Validation's diagnostics, then the builder's when validation found no error."""
+    doc = load_file(write(tmp_path, text))
+    found = validate(doc)
+    if any(d.is_error for d in found):
+        return found
+    try:
+        build(doc)
+    except Diagnosed as exc:
+        return found + exc.diagnostics
+    return found
+
+
+def built(tmp_path: Path, text: str) -> Capability:
+    doc = load_file(write(tmp_path, text))
+    errors = [d for d in validate(doc) if d.is_error]
+    assert not errors, errors
+    return build(doc)
+
+
+def only_error(tmp_path: Path, text: str, code: str) -> Diagnostic:
+    errors = [d for d in diagnostics_of(tmp_path, text) if d.is_error]
+    assert [d.code for d in errors] == [code], [d.render() for d in errors]
+    return errors[0]
+
+
+def test_base_spec_builds(tmp_path: Path):
+    cap = built(tmp_path, BASE)
+    assert cap.package == "demo"
+    assert cap.required_env == ()
+    assert cap.consumers[0].auth is None
+
+
+@pytest.mark.parametrize("placeholder", ["{id}", "{{id}}"])
+def test_path_parameter(tmp_path: Path, placeholder: str):
+    text = BASE.replace("/items/{id}", "/items/" + placeholder)
+    cap = built(tmp_path, text)
+    (op,) = cap.operations
+    (param,) = op.parameters
+    assert (param.name, param.location, param.required) == ("id", "path", True)
+    assert param.arg == "id_"  # `id` is a builtin
+    assert op.path == "/items/{id_}"
+    assert "expand_path" in cap.client_helpers
+    assert cap.rest is not None
+    (route,) = cap.rest.routes
+    assert route.path == "/items/{id}"
+    assert [(i.name, i.location, i.required) for i in route.inputs] == [("id", "path", True)]
+    assert route.call.arguments[0].input_name == "id"
+    assert cap.mcp is not None
+    assert cap.mcp.tools[0].input_schema["required"] == ["id"]
+
+
+def test_undeclared_path_placeholder_is_still_a_path_parameter(tmp_path: Path):
+    text = BASE.replace("/items/{id}", "/items/{id}/notes/{note}")
+    cap = built(tmp_path, text)
+    (op,) = cap.operations
+    assert [(p.name, p.location, p.required) for p in op.parameters] == [
+        ("id", "path", True),
+        ("note", "path", True),
+    ]
+    assert op.path == "/items/{id_}/notes/{note}"
+    assert cap.rest is not None
+    assert [i.name for i in cap.rest.routes[0].inputs] == ["id", "note"]
+
+
+def test_path_parameter_the_route_does_not_receive(tmp_path: Path):
+    text = variant(("      path: /items/{id}\n", "      path: /items/{id}/notes/{note}\n"))
+    error = only_error(tmp_path, text, "E107")
+    assert "`note`" in error.message
+    assert error.line == line_of(text, "- method: GET")
+
+
+def test_double_brace_path_placeholder_is_not_an_environment_variable(tmp_path: Path):
+    text = BASE.replace("/items/{id}", "/items/{{id}}")
+    assert [d.render() for d in diagnostics_of(tmp_path, text) if d.code == "W201"] == []
+
+
+QUERY_AND_HEADER = """\
+        - name: page[limit]
+          in: query
+          type: integer
+          description: Page size.
+        - name: X-Trace
+          in: header
+        - name: tags
+          in: query
+          type: array
+          required: true
+"""
+
+
+def test_query_and_header_parameters(tmp_path: Path):
+    text = variant(("          in: path\n", "          in: path\n" + QUERY_AND_HEADER))
+    cap = built(tmp_path, text)
+    (op,) = cap.operations
+    query = {p.name: p for p in op.by_location("query")}
+    header = {p.name: p for p in op.by_location("header")}
+    assert set(query) == {"page[limit]", "tags"} and set(header) == {"X-Trace"}
+    limit = query["page[limit]"]
+    assert (limit.arg, limit.required, limit.py_type) == ("page_limit", False, "int | None")
+    assert limit.schema == {"type": "integer", "description": "Page size."}
+    assert (query["tags"].required, query["tags"].py_type) == (True, "list[Any]")
+    trace = header["X-Trace"]
+    assert (trace.arg, trace.schema, trace.py_type) == ("x_trace", {"type": "string"}, "str | None")
+    assert {"add_query", "scalar_text"} <= set(cap.client_helpers)
+    # the REST route receives every argument `with` leaves to the caller, under the same name
+    assert cap.rest is not None
+    inputs = {i.name: i for i in cap.rest.routes[0].inputs}
+    assert inputs["page[limit]"].location == "query"
+    assert inputs["X-Trace"].location == "header"
+    # inputs are ordered path, query, header, body
+    assert [i.location for i in cap.rest.routes[0].inputs] == ["path", "query", "query", "header"]
+    # the MCP tool, without declared inputs, takes the consumed parameters as arguments
+    assert cap.mcp is not None
+    schema = cap.mcp.tools[0].input_schema
+    assert set(schema["properties"]) == {"id", "page[limit]", "X-Trace", "tags"}
+    assert schema["required"] == ["id", "tags"]
+
+
+def test_with_literals_and_references(tmp_path: Path):
+    text = variant(
+        ("          in: path\n", "          in: path\n" + QUERY_AND_HEADER),
+        (
+            REST_CALL,
+            REST_CALL + "        with:\n          page[limit]: 25\n          X-Trace: rest.trace\n"
+            "          tags: '{{labels}}'\n",
+        ),
+        (
+            MCP_CALL,
+            MCP_CALL + "      with:\n        X-Trace: fixed-value\n        tags: demo-mcp.labels\n",
+        ),
+    )
+    cap = built(tmp_path, text)
+    assert cap.rest is not None and cap.mcp is not None
+    rest = {a.param.name: a for a in cap.rest.routes[0].call.arguments}
+    assert (rest["page[limit]"].source, rest["page[limit]"].literal) == ("literal", 25)
+    assert (rest["X-Trace"].source, rest["X-Trace"].input_name) == ("input", "trace")
+    assert (rest["tags"].source, rest["tags"].input_name) == ("input", "labels")
+    assert (rest["id"].source, rest["id"].input_name) == ("input", "id")
+    assert {i.name for i in cap.rest.routes[0].inputs} == {"id", "trace", "labels"}
+    tool = {a.param.name: a for a in cap.mcp.tools[0].call.arguments}
+    assert (tool["X-Trace"].source, tool["X-Trace"].literal) == ("literal", "fixed-value")
+    assert (tool["tags"].source, tool["tags"].input_name) == ("input", "labels")
+    assert set(cap.mcp.tools[0].input_schema["properties"]) == {"id", "page[limit]", "labels"}
+
+
+def test_fixed_values_are_not_arguments_and_their_variables_are_required(tmp_path: Path):
+    fixed = (
+        "        - name: format\n          in: query\n          value: json\n"
+        "        - name: X-Api-Version\n          in: header\n          value: '{{env.API_VERSION}}'\n"
+    )
+    text = variant(
+        ("          in: path\n", "          in: path\n" + fixed),
+        (
+            "    baseUri: https://api.example.com/v1\n",
+            (
+                "    baseUri: https://api.example.com/v1\n    authentication:\n      type: bearer\n"
+                "      token: '{{env.API_TOKEN}}'\n"
+            ),
+        ),
+    )
+    cap = built(tmp_path, text)
+    (op,) = cap.operations
+    fixed_params = {p.name: p.fixed for p in op.parameters if p.fixed is not None}
+    assert fixed_params["format"] is not None and fixed_params["format"].literal == "json"
+    assert fixed_params["X-Api-Version"] is not None
+    assert fixed_params["X-Api-Version"].env_vars == ("API_VERSION",)
+    assert [p.name for p in op.arguments] == ["id"]
+    assert op.uses_secrets
+    assert cap.required_env == ("API_TOKEN", "API_VERSION")
+
+
+def test_mcp_annotations_default_to_the_protocol_defaults_but_open_world(tmp_path: Path):
+    cap = built(tmp_path, BASE)
+    assert cap.mcp is not None
+    assert cap.mcp.tools[0].annotations == {
+        "read_only_hint": False,
+        "destructive_hint": True,
+        "idempotent_hint": False,
+        "open_world_hint": True,
+    }
+
+
+# --- refusals -------------------------------------------------------------------------------
+
+
+def test_call_to_a_missing_operation(tmp_path: Path):
+    text = variant((MCP_CALL, MCP_CALL.replace("api.get-item", "api.get-itme")))
+    error = only_error(tmp_path, text, "E101")
+    assert error.line == line_of(text, "api.get-itme")
+    assert "api.get-itme" in error.message
+    assert "did you mean `api.get-item`?" in error.hint
+
+
+def test_with_key_that_sets_no_parameter(tmp_path: Path):
+    text = variant((REST_CALL, REST_CALL + "        with:\n          idd: rest.id\n"))
+    error = only_error(tmp_path, text, "E103")
+    assert (error.line, error.column) == (line_of(text, "idd: rest.id"), 11)
+    assert "`with: idd`" in error.message
+    assert "did you mean `id`?" in error.hint
+
+
+def test_unsupported_output_format(tmp_path: Path):
+    text = variant(
+        (
+            CONSUMED_OP,
+            "        method: GET\n        outputRawFormat: xml\n        inputParameters:\n",
+        )
+    )
+    error = only_error(tmp_path, text, "E300")
+    assert "outputRawFormat: xml" in error.message
+    assert error.line == line_of(text, "outputRawFormat: xml")
+
+
+def test_unsupported_authentication(tmp_path: Path):
+    text = variant(
+        (
+            "    baseUri: https://api.example.com/v1\n",
+            (
+                "    baseUri: https://api.example.com/v1\n    authentication:\n      type: oauth1\n"
+                "      consumerKey: key\n"
+            ),
+        ),
+    )
+    error = only_error(tmp_path, text, "E300")
+    assert "oauth1" in error.message
+    assert error.line == line_of(text, "type: oauth1")
+
+
+def test_unsupported_steps(tmp_path: Path):
+    text = variant(
+        (
+            REST_CALL,
+            (
+                "        name: get-item\n        steps:\n        - type: call\n          name: one\n"
+                "          call: api.get-item\n"
+            ),
+        ),
+    )
+    error = only_error(tmp_path, text, "E300")
+    assert "steps" in error.message
+    # the operation that has no `call` is what is refused
+    assert error.line == line_of(text, "- method: GET")
+
+
+def test_duplicate_rest_route(tmp_path: Path):
+    # the same route once clients normalise `//` and the trailing `/`
+    second = (
+        "    - path: /items//{id}/\n      operations:\n      - method: GET\n        name: again\n"
+        "        call: api.get-item\n"
+    )
+    text = variant((REST_CALL, REST_CALL + second))
+    error = only_error(tmp_path, text, "E106")
+    assert error.line == line_of(text, "name: again") - 1
+    first = text.splitlines().index("      - method: GET") + 1
+    assert f"first on line {first}" in error.message
+
+
+def test_duplicate_tool_name(tmp_path: Path):
+    text = variant(
+        (
+            MCP_CALL,
+            MCP_CALL + "    - name: get-item\n      description: again\n      call: api.get-item\n",
+        )
+    )
+    error = only_error(tmp_path, text, "E109")
+    assert error.line == line_of(text, "description: again") - 1
+    assert f"first on line {line_of(text, 'description: Get one item') - 1}" in error.message
+
+
+def test_tool_name_over_64_characters(tmp_path: Path):
+    name = "x" * 65
+    text = variant((TOOL_NAME, f"    tools:\n    - name: {name}\n"))
+    error = only_error(tmp_path, text, "E108")
+    assert error.line == line_of(text, f"- name: {name}")
+    assert name in error.message
+
+
+def test_tool_name_of_64_characters_is_accepted(tmp_path: Path):
+    cap = built(tmp_path, variant((TOOL_NAME, "    tools:\n    - name: " + "x" * 64 + "\n")))
+    assert cap.mcp is not None and cap.mcp.tools[0].name == "x" * 64
+
+
+@pytest.mark.parametrize("name", ["get/item", "get:item", "'get item'", "naïve"])
+def test_tool_name_with_characters_outside_the_rule(tmp_path: Path, name: str):
+    text = variant((TOOL_NAME, f"    tools:\n    - name: {name}\n"))
+    errors = [d for d in diagnostics_of(tmp_path, text) if d.is_error]
+    # the schema's tool-name pattern may refuse it first (E112); either way it is located
+    assert [d.code for d in errors] in (["E108"], ["E112"])
+    assert errors[0].line == line_of(text, f"- name: {name}")
+
+
+def test_duplicate_consumed_operation(tmp_path: Path):
+    text = variant(
+        (
+            "        - name: id\n          in: path\n",
+            "        - name: id\n          in: path\n      - name: get-item\n        method: POST\n",
+        )
+    )
+    error = only_error(tmp_path, text, "E102")
+    assert error.line == line_of(text, "method: POST") - 1
+    assert "api.get-item" in error.message
+
+
+def test_tool_name_with_a_trailing_newline_is_refused(tmp_path: Path):
+    text = variant((TOOL_NAME, '    tools:\n    - name: "get-item\\n"\n'))
+    codes = [d.code for d in diagnostics_of(tmp_path, text) if d.is_error]
+    assert codes in (["E108"], ["E112"])
