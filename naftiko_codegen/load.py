@@ -109,7 +109,7 @@ class _Builder:
         self.doc.values[path] = _pos(node.start_mark)
         if node.tag not in _CORE_TAGS:
             # `!!python/...` and custom tags: refused, never constructed
-            raise self.fail(node.start_mark, "E006", f"YAML tag `{node.tag}` is not allowed in a capability",
+            raise self.fail(node.start_mark, "E006", f"YAML tag `{node.tag.replace('tag:yaml.org,2002:', '!!')}` is not allowed in a capability",
                             "remove the tag; capabilities use plain YAML values")
         if isinstance(node, yaml.MappingNode):
             result: dict[str, Any] = {}

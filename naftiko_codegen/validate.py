@@ -44,8 +44,16 @@ def schema_validator() -> Any:
 
 
 def _field(error: jsonschema.ValidationError) -> str:
-    where = error.absolute_path
-    return str(where[-1]) if where else "the document"
+    """The offending node as a reader finds it: `port`, `consumes[0]`, `tools[2].hints`."""
+    where = list(error.absolute_path)
+    if not where:
+        return "the document"
+    parts: list[str] = []
+    for part in reversed(where):
+        parts.insert(0, f"[{part}]" if isinstance(part, int) else str(part))
+        if isinstance(part, str):
+            break
+    return "".join(parts) if not isinstance(where[0], int) or len(where) > 1 else f"item [{where[0]}]"
 
 
 def _describe(error: jsonschema.ValidationError) -> tuple[str, str, str, JsonPath, bool]:
@@ -378,7 +386,7 @@ class _Rules:
                                     "describe it: generated docstrings and tool descriptions use it", WARN)
             auth = _dict(_dict(consumer).get("authentication"))
             if str(auth.get("type", "")).lower() == "oauth2":
-                for key in ("tokenUrl", "authorizationServerUri", "authorizationUrl"):
+                for key in ("tokenUrl", "tokenEndpoint", "authorizationServerUri", "authorizationUrl"):
                     url = auth.get(key)
                     if isinstance(url, str) and not url.startswith("https://") and "{{" not in url:
                         self.report(("capability", "consumes", ci, "authentication", key), "W205",
