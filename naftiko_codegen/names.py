@@ -60,9 +60,14 @@ def env_prefix(text: str) -> str:
     return re.sub(r"[^A-Z0-9]", "_", text.upper())
 
 
+# Folder names Windows refuses whatever the extension: a package must be vendorable anywhere.
+_DEVICE_NAMES = frozenset({"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(1, 10)} | {f"lpt{i}" for i in range(1, 10)})
+
+
 def package_name(stem: str) -> str:
-    """The generated package's import name for a spec file stem."""
-    return python_identifier(stem, fallback="capability")
+    """The generated package's import name (and folder name) for a spec file stem."""
+    name = python_identifier(stem, fallback="capability")
+    return f"{name}_" if name in _DEVICE_NAMES else name
 
 
 def dedupe(names: list[str]) -> list[str]:

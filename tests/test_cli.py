@@ -167,3 +167,35 @@ def test_validate_checks_without_writing(project: Path):
     assert result.returncode == 0
     assert "warning[W201]" in result.stderr
     assert not (project / "generated").exists()
+
+
+def test_folders_globs_and_jobs_give_identical_output(project: Path):
+    for name in ("a", "b", "c"):
+        shutil.copy(SPEC, project / "specs" / f"{name}.yaml")
+    serial = run("specs", "--out", "serial", cwd=project)
+    parallel = run("specs/*.yaml", "--out", "parallel", "--jobs", "3", cwd=project)
+    assert serial.returncode == parallel.returncode == 0, serial.stderr + parallel.stderr
+    assert sorted(tree(project / "serial")) == sorted(tree(project / "parallel"))
+    assert len({p.split("/")[0] for p in tree(project / "serial")}) == 4
+    # the headers name the specs relative to the project, the same for both runs
+    assert tree(project / "serial") == tree(project / "parallel")
+
+
+def test_machine_readable_formats(project: Path):
+    import json
+
+    result = run("validate", "--format", "json", "specs/track-batch.yaml", cwd=project)
+    data = json.loads(result.stdout)
+    codes = sorted(d["code"] for d in data["diagnostics"])
+    assert codes == ["W201", "W201", "W202"]
+    assert data["diagnostics"][0]["path"] == "specs/track-batch.yaml"
+
+    result = run("validate", "--format", "github", "specs/track-batch.yaml", cwd=project)
+    assert "::warning file=specs/track-batch.yaml,line=41,col=17,title=naftiko-gen W201::" in result.stdout
+
+
+def test_strict_turns_warnings_into_errors(project: Path):
+    result = run("validate", "--strict", "specs/track-batch.yaml", cwd=project)
+    assert result.returncode == 2
+    assert "error[W201]" in result.stderr
+    assert "error[S400]: official alpha2 schema" in result.stderr
