@@ -12,6 +12,9 @@ from .diagnostics import Diagnosed, Diagnostic, Severity, has_errors
 from .load import Document, display_path, load_bytes, read_spec
 
 
+SCHEMA_CODES = frozenset({"E100", "E110", "E111", "E112", "E113"})
+
+
 @dataclass
 class Result:
     spec: Path
@@ -64,13 +67,15 @@ def generate(spec: Path, root: Path, strict: bool = False) -> Result:
     from .emit import emit
 
     doc, result = check(spec, strict=strict)
-    if doc is None or not result.ok:
-        return result
+    if doc is None or any(d.code in SCHEMA_CODES for d in result.diagnostics):
+        return result  # the document's shape is wrong: building it would only add noise
     try:
         capability = build(doc, source=source_name(spec, root))
     except Diagnosed as exc:
-        result.diagnostics += exc.diagnostics
+        result.diagnostics = sorted(set(result.diagnostics + exc.diagnostics))
         return result
+    if not result.ok:
+        return result  # semantic errors: built only to report what else is wrong in one run
     result.package = capability.package
     prefix = capability.package + "/"
     result.files = {path.removeprefix(prefix): text for path, text in emit(capability).items()}
