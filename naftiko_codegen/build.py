@@ -120,6 +120,7 @@ class _Builder:
         method_names: list[str] = []
         raw_ops: list[tuple[int, dict[str, Any], ConsumedOperation]] = []
         consumes = self.data.get("capability", {}).get("consumes", []) or []
+        tool_hints = _idempotent_hints(self.data)
         for ci, spec in enumerate(consumes):
             base: JsonPath = ("capability", "consumes", ci)
             if "import" in spec or "location" in spec:
@@ -142,6 +143,14 @@ class _Builder:
                 path_vars = _PLACEHOLDER.findall(path)
                 for oi, op in enumerate(resource.get("operations", []) or []):
                     obase = rbase + ("operations", oi)
+                    if not (op.get("name") or op.get("id")):
+                        self.unsupported(obase, "a consumed operation without `name`", "name it, so `call` can reach it")
+                        continue
+                    op_path, op_vars = path, path_vars
+                    if op.get("path"):  # an operation-level path continues the resource's
+                        joined = raw_path.rstrip("/") + "/" + str(op["path"]).lstrip("/")
+                        op_path = _PLACEHOLDER.sub(lambda m: "{" + m.group(1) + "}", joined)
+                        op_vars = _PLACEHOLDER.findall(op_path)
                     for key, what in (("body", "a request `body` template"),
                                       ("steps", "orchestration `steps`")):
                         if key in op:
@@ -150,15 +159,15 @@ class _Builder:
                     if fmt != "json":
                         self.unsupported(obase + ("outputRawFormat",), f"`outputRawFormat: {fmt}`")
                     params = self.parameters(list(shared) + list(op.get("inputParameters") or []),
-                                             obase + ("inputParameters",), path_vars)
+                                             obase + ("inputParameters",), op_vars)
                     # arguments are named after parameters; placeholders are renamed to match
-                    renamed = path
+                    renamed = op_path
                     for p in params:
                         if p.location == "path":
                             renamed = renamed.replace("{" + p.name + "}", "{" + p.arg + "}")
                     bodies = [p for p in params if p.location == "body"]
                     model = ConsumedOperation(
-                        name=str(op["name"]),
+                        name=str(op.get("name") or op["id"]),
                         method_name="",
                         http_method=str(op["method"]).upper(),
                         path=renamed,
@@ -166,6 +175,8 @@ class _Builder:
                         parameters=tuple(params),
                         body="none" if not bodies else ("value" if len(bodies) == 1 else "object"),
                         consumer=namespace,
+                        retryable=retryable(str(op["method"]),
+                                            tool_hints.get(f"{namespace}.{op.get('name') or op.get('id')}", [])),
                     )
                     raw_ops.append((len(out), op, model))
                     method_names.append(python_identifier(model.name, fallback="operation"))
@@ -361,6 +372,9 @@ class _Builder:
         handlers: list[str] = []
         for ti, tool in enumerate(spec.get("tools", []) or []):
             tbase = base + ("tools", ti)
+            if "name" not in tool:
+                self.unsupported(tbase, "an MCP tool defined by `ref` (aggregates)")
+                continue
             name = str(tool["name"])
             if not mcp_tool_name_ok(name):
                 self.error(tbase + ("name",), "E108",
@@ -467,6 +481,29 @@ class _Builder:
             generator_version=__version__,
             required_env=tuple(sorted(required)),
         )
+
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})  # RFC 9110 section 9.2.2
+
+
+def retryable(method: str, tool_hints: list[bool]) -> bool:
+    """May the client resend this consumed operation after a failure that may have reached the
+    server? Yes when HTTP makes the method idempotent, or when at least one MCP tool calls it and
+    every tool that does says `hints.idempotent: true`. Otherwise a retry could do the work twice."""
+    return method.upper() in IDEMPOTENT_METHODS or (bool(tool_hints) and all(tool_hints))
+
+
+def _idempotent_hints(data: dict[str, Any]) -> dict[str, list[bool]]:
+    """`call` target ("namespace.operation") -> the `hints.idempotent` of each MCP tool calling it."""
+    hints: dict[str, list[bool]] = {}
+    for adapter in data.get("capability", {}).get("exposes", []) or []:
+        if not isinstance(adapter, dict) or adapter.get("type") != "mcp":
+            continue
+        for tool in adapter.get("tools", []) or []:
+            if isinstance(tool, dict) and "call" in tool:
+                idempotent = (tool.get("hints") or {}).get("idempotent", False)
+                hints.setdefault(str(tool["call"]), []).append(idempotent is True)
+    return hints
 
 
 def _input_reference(value: Any, namespaces: set[str]) -> str | None:

@@ -95,6 +95,8 @@ def _exit_for(results: Sequence[Any], action: str) -> None:
     if not failed:
         return
     click.echo(f"naftiko-gen: {len(failed)} of {len(results)} spec(s) invalid; {action}", err=True)
+    if any(d.code == "E900" for r in failed for d in r.diagnostics):
+        sys.exit(ExitCode.INTERNAL)
     io_only = all(r.unreadable for r in failed)
     sys.exit(ExitCode.USAGE_OR_IO if io_only else ExitCode.INVALID_SPEC)
 

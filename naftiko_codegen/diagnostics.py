@@ -13,6 +13,9 @@ class Severity(enum.Enum):
     ERROR = "error"
     WARNING = "warning"
 
+    def __lt__(self, other: Severity) -> bool:  # diagnostics sort by position, then severity
+        return self.value < other.value
+
 
 @dataclass(frozen=True, order=True)
 class Diagnostic:

@@ -88,6 +88,9 @@ class ConsumedOperation:
     parameters: tuple[Parameter, ...]
     body: Literal["none", "value", "object"]  # one body parameter sent as is, or several as an object
     consumer: str  # namespace
+    # Whether the client may resend it after a failure that may have reached the server: see
+    # `build.retryable` and docs/semantics.md ("Retries").
+    retryable: bool = False
 
     @property
     def arguments(self) -> tuple[Parameter, ...]:

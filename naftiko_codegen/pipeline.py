@@ -5,6 +5,7 @@ Returns files and diagnostics; never prints, never writes. The CLI decides what 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,12 +72,22 @@ def generate(spec: Path, root: Path, strict: bool = False) -> Result:
         return result  # the document's shape is wrong: building it would only add noise
     try:
         capability = build(doc, source=source_name(spec, root))
+        if not result.ok:
+            return result  # semantic errors: built only to report what else is wrong in one run
+        files = emit(capability)
     except Diagnosed as exc:
         result.diagnostics = sorted(set(result.diagnostics + exc.diagnostics))
         return result
-    if not result.ok:
-        return result  # semantic errors: built only to report what else is wrong in one run
+    except Exception as exc:  # a generator bug: reported against this spec, the others go on
+        if os.environ.get("NAFTIKO_GEN_DEBUG"):
+            raise
+        result.diagnostics.append(
+            Diagnostic(result.shown, 1, 1, Severity.ERROR, "E900",
+                       f"internal error in naftiko-gen ({type(exc).__name__}: {exc})",
+                       "please report it with this spec; NAFTIKO_GEN_DEBUG=1 shows the details")
+        )
+        return result
     result.package = capability.package
     prefix = capability.package + "/"
-    result.files = {path.removeprefix(prefix): text for path, text in emit(capability).items()}
+    result.files = {path.removeprefix(prefix): text for path, text in files.items()}
     return result
