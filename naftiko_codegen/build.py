@@ -12,7 +12,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from . import __version__
-from .diagnostics import Diagnosed, Diagnostic, has_errors
+from .diagnostics import Diagnosed, Diagnostic, Severity, has_errors
 from .load import Document, JsonPath
 from .model import (
     Argument,
@@ -29,6 +29,7 @@ from .model import (
     RestInput,
     RestRoute,
     Template,
+    route_variable,
 )
 from .names import dedupe, env_prefix, mcp_tool_name_ok, package_name, python_identifier
 from .templating import Binds, parse
@@ -310,19 +311,27 @@ class _Builder:
                         arguments.append(Argument(param, "literal", literal=literal))
                         continue
                     if ref not in inputs:
-                        if param.location == "body":
+                        # an exposed path variable spelt `x-id` fills a consumed `x_id` (and back)
+                        alike = [n for n, i in inputs.items() if i.location == "path" and _same_name(n, ref)]
+                        if alike:
+                            ref = alike[0]
+                        elif param.location == "body":
                             if any(i.location == "body" for i in inputs.values()):
                                 self.unsupported(obase + ("with",), "two consumed body parameters filled from one REST body")
                                 continue
                             inputs[ref] = RestInput(ref, "body", param.schema, param.required, param.description)
-                        elif param.location in ("query", "header"):
-                            inputs[ref] = RestInput(ref, param.location, param.schema, param.required,  # type: ignore[arg-type]
-                                                    param.description)
+                        elif param.location == "header":
+                            inputs[ref] = RestInput(ref, "header", param.schema, param.required, param.description)
                         else:
-                            self.error(obase + ("with",), "E107",
-                                       f"`{param.name}` is taken from `{ref}`, which this route does not receive",
-                                       hint=f"add a {{{ref}}} placeholder to the path or declare it under inputParameters")
-                            continue
+                            # a value the route's path does not carry comes from the query string
+                            inputs[ref] = RestInput(ref, "query", param.schema, param.required, param.description)
+                            if param.name in (op.get("with") or {}):
+                                self.diagnostics.append(self.doc.diagnostic(
+                                    obase + ("with", param.name), "W212",
+                                    f"`{ref}` is neither a path variable nor a declared input of this route; "
+                                    "it is read from the query string",
+                                    hint=f"declare it under inputParameters (or add {{{ref}}} to the path) to be explicit",
+                                    severity=Severity.WARNING))
                     arguments.append(Argument(param, "input", input_name=ref))
                 handlers.append(python_identifier(str(op.get("name") or f"{method}_{raw_path}"), fallback="handler"))
                 normalised = _normalise_route(raw_path)
@@ -522,9 +531,14 @@ def _input_reference(value: Any, namespaces: set[str]) -> str | None:
     return None
 
 
+def _same_name(a: str, b: str) -> bool:
+    return a.replace("-", "_").lower() == b.replace("-", "_").lower()
+
+
 def _route_path(path: str) -> str:
-    """The exposed path as written, with `{{x}}` placeholders in FastAPI's `{x}` form."""
-    return _PLACEHOLDER.sub(lambda m: "{" + m.group(1) + "}", path)
+    """The exposed path as written, with `{{x}}` and `{x-y}` placeholders in the `{x_y}` form
+    Starlette routes need."""
+    return _PLACEHOLDER.sub(lambda m: "{" + route_variable(m.group(1)) + "}", path)
 
 
 def _normalise_route(path: str) -> str:
@@ -541,11 +555,17 @@ def _object_schema(properties: dict[str, tuple[dict[str, Any], bool]]) -> dict[s
     return schema
 
 
-def build(doc: Document, source: str | None = None) -> Capability:
+def build(doc: Document, source: str | None = None, warnings: list[Diagnostic] | None = None) -> Capability:
     """Build the model for a validated document, or raise Diagnosed. `source` is how generated
-    files name the spec (default: as in diagnostics)."""
+    files name the spec (default: as in diagnostics); the decisions worth a warning are added
+    to `warnings`."""
     stem = PurePosixPath(doc.path).stem
-    return _Builder(doc, package_name(stem), source if source is not None else doc.path).build()
+    builder = _Builder(doc, package_name(stem), source if source is not None else doc.path)
+    try:
+        return builder.build()
+    finally:
+        if warnings is not None:
+            warnings.extend(d for d in builder.diagnostics if not d.is_error)
 
 
 __all__ = ["build", "doc_get"]

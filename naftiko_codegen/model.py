@@ -146,6 +146,17 @@ class RestInput:
     required: bool
     description: str
 
+    @property
+    def route_key(self) -> str:
+        """The name of a path variable in the route (Starlette accepts identifiers only)."""
+        return route_variable(self.name)
+
+
+def route_variable(name: str) -> str:
+    from .names import python_identifier
+
+    return python_identifier(name, fallback="var")
+
 
 @dataclass(frozen=True)
 class RestRoute:

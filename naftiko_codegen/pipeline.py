@@ -71,7 +71,7 @@ def generate(spec: Path, root: Path, strict: bool = False) -> Result:
     if doc is None or any(d.code in SCHEMA_CODES for d in result.diagnostics):
         return result  # the document's shape is wrong: building it would only add noise
     try:
-        capability = build(doc, source=source_name(spec, root))
+        capability = build(doc, source=source_name(spec, root), warnings=result.diagnostics)
         if not result.ok:
             return result  # semantic errors: built only to report what else is wrong in one run
         files = emit(capability)

@@ -254,11 +254,24 @@ def test_undeclared_path_placeholder_is_still_a_path_parameter(tmp_path: Path):
     assert [i.name for i in cap.rest.routes[0].inputs] == ["id", "note"]
 
 
-def test_path_parameter_the_route_does_not_receive(tmp_path: Path):
+def test_path_parameter_the_route_does_not_receive_comes_from_the_query(tmp_path: Path):
+    # docs/semantics.md: a consumed value the exposed path does not carry is read from the query
     text = variant(("      path: /items/{id}\n", "      path: /items/{id}/notes/{note}\n"))
-    error = only_error(tmp_path, text, "E107")
-    assert "`note`" in error.message
-    assert error.line == line_of(text, "- method: GET")
+    cap = built(tmp_path, text)
+    route = cap.rest.routes[0]
+    assert [(i.name, i.location, i.required) for i in route.inputs if i.name == "note"] == [("note", "query", True)]
+    assert "note" in route.input_schema["required"]
+
+
+def test_exposed_path_variable_matches_across_dash_and_underscore(tmp_path: Path):
+    text = variant(("      path: /items/{id}\n", "      path: /items/{item_id}\n"))
+    text = text.replace("name: id\n          in: path", "name: item_id\n          in: path")
+    text = text.replace("- path: /items/{id}", "- path: /items/{item-id}")
+    text = text.replace("id: rest.id", "item_id: rest.item_id")
+    cap = built(tmp_path, text)
+    route = cap.rest.routes[0]
+    assert [(i.name, i.location) for i in route.inputs] == [("item-id", "path")]
+    assert route.call.arguments[0].input_name == "item-id"
 
 
 def test_double_brace_path_placeholder_is_not_an_environment_variable(tmp_path: Path):
