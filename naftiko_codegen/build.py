@@ -213,12 +213,29 @@ class _Builder:
                         password=self.template(spec.get("password", "")))
         if kind == "bearer":
             return Auth("bearer", token=self.template(spec.get("token", "")))
-        if kind == "apikey":
-            placement = str(spec.get("placement", "header"))
-            if placement not in ("header", "query"):
-                self.error(path + ("placement",), "E105", f"apikey placement `{placement}` is neither header nor query")
+        if kind in ("apikey", "header", "query"):
+            # Spellings found in real capabilities, one meaning: a secret in a header or the query.
+            #   apikey {key, value, placement} (official) | apikey/apiKey {name, value, in}
+            #   | apiKey {header, token} | header {header, value} | query {key|name, value}
+            headers = spec.get("headers")
+            if isinstance(headers, dict) and len(headers) == 1:
+                (name, value), = headers.items()
+                return Auth("apikey", key=str(name), value=self.template(value), placement="header")
+            if headers:
+                self.unsupported(path + ("headers",), "an API key spread over several headers")
                 return None
-            return Auth("apikey", key=str(spec.get("key", "")), value=self.template(spec.get("value", "")),
+            placement = str(spec.get("placement") or spec.get("in") or ("query" if kind == "query" else "header"))
+            if placement not in ("header", "query"):
+                self.error(path + ("placement",), "E105", f"apikey placement `{placement}` is neither header nor query",
+                           "use `placement: header` or `placement: query`")
+                return None
+            name = spec.get("key") or spec.get("name") or spec.get("header")
+            value = spec.get("value", spec.get("token"))
+            if not name or value is None:
+                self.error(path, "E105", "an API key needs the name of its header or query parameter and a value",
+                           "write `key: <name>` and `value: '{{SECRET}}'`")
+                return None
+            return Auth("apikey", key=str(name), value=self.template(value),
                         placement=placement)  # type: ignore[arg-type]
         self.unsupported(path + ("type",), f"authentication type `{spec.get('type')}` on consumes")
         return None
