@@ -91,6 +91,9 @@ def _describe(error: jsonschema.ValidationError) -> tuple[str, str, str, JsonPat
         return "E112", f"`{field}` value {json.dumps(error.instance, default=str)} does not match {error.validator_value}", "", path, False
     if kind in ("minItems", "minLength", "minProperties"):
         return "E112", f"`{field}` must not be empty", "", path, False
+    if kind == "not":  # "must not be present" rules carry their reason in the description
+        reason = error.schema.get("description") if isinstance(error.schema, dict) else None
+        return "E100", f"`{field}` is not allowed here" + (f": {reason}" if reason else ""), "", path, True
     return "E100", f"`{field}`: {error.message}", "", path, False
 
 
