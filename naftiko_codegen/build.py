@@ -124,9 +124,6 @@ class _Builder:
         tool_hints = _idempotent_hints(self.data)
         for ci, spec in enumerate(consumes):
             base: JsonPath = ("capability", "consumes", ci)
-            if "import" in spec or "location" in spec:
-                self.unsupported(base, "importing a consumes block (`location`/`import`)", "inline the consumed API")
-                continue
             if spec.get("type", "http") != "http":
                 self.unsupported(base + ("type",), f"consumes type `{spec.get('type')}`")
                 continue

@@ -48,7 +48,10 @@ def check(spec: Path, *, strict: bool = False) -> tuple[Document | None, Result]
     except Diagnosed as exc:
         result.diagnostics = exc.diagnostics
         return None, result
-    result.diagnostics = validate(doc, strict=strict)
+    from .imports import resolve_imports
+
+    result.diagnostics = resolve_imports(doc, spec)
+    result.diagnostics += validate(doc, strict=strict)
     if strict:
         result.diagnostics = [d.as_error() if d.severity is Severity.WARNING else d for d in result.diagnostics]
     return doc, result
@@ -68,7 +71,7 @@ def generate(spec: Path, root: Path, strict: bool = False) -> Result:
     from .emit import emit
 
     doc, result = check(spec, strict=strict)
-    if doc is None or any(d.code in SCHEMA_CODES for d in result.diagnostics):
+    if doc is None or any(d.code in SCHEMA_CODES or d.code in ("E130", "E131") for d in result.diagnostics):
         return result  # the document's shape is wrong: building it would only add noise
     try:
         capability = build(doc, source=source_name(spec, root), warnings=result.diagnostics)

@@ -1,0 +1,71 @@
+"""Between loading and validation: replace each `consumes` import
+(`{import: ns, location: ./file.yaml, as: alias}`) with the consumed API it names.
+
+The imported file must lie in the spec's folder or below (a spec cannot make the generator read
+arbitrary files), be a loadable YAML document with a root `consumes` list, and contain the
+namespace. Positions inside the spliced entry point at the import, where the user can act.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+from .diagnostics import Diagnosed, Diagnostic
+from .load import Document, JsonPath, load_file
+
+
+def _relocate(doc: Document, base: JsonPath, value: Any, where: JsonPath) -> None:
+    position = doc.position(where)
+    doc.values[base] = position
+    if isinstance(value, dict):
+        for key, item in value.items():
+            doc.keys[base + (key,)] = position
+            _relocate(doc, base + (key,), item, where)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _relocate(doc, base + (i,), item, where)
+
+
+def resolve_imports(doc: Document, spec: Path) -> list[Diagnostic]:
+    """Splice imported consumes entries into `doc.data` in place; diagnostics for the rest."""
+    out: list[Diagnostic] = []
+    capability = doc.data.get("capability") if isinstance(doc.data, dict) else None
+    consumes = capability.get("consumes") if isinstance(capability, dict) else None
+    if not isinstance(consumes, list):
+        return out
+    folder = spec.resolve().parent
+    for i, entry in enumerate(consumes):
+        if not (isinstance(entry, dict) and "import" in entry and "location" in entry):
+            continue
+        where: JsonPath = ("capability", "consumes", i)
+        location = str(entry["location"]).removeprefix("file://")
+        target = (folder / location).resolve()
+        if folder not in target.parents:
+            out.append(doc.diagnostic(where + ("location",), "E130",
+                                      f"import location `{entry['location']}` is outside the spec's folder",
+                                      hint="keep imported files next to the spec, or in a folder below it"))
+            continue
+        try:
+            imported = load_file(target)
+        except Diagnosed as exc:
+            first = exc.diagnostics[0]
+            out.append(doc.diagnostic(where + ("location",), "E130",
+                                      f"cannot import `{entry['location']}`: {first.path}:{first.line}: {first.message}",
+                                      hint=first.hint or "check the path, relative to the spec's folder"))
+            continue
+        entries = imported.data.get("consumes") if isinstance(imported.data, dict) else None
+        found = [e for e in entries or [] if isinstance(e, dict) and e.get("namespace") == entry["import"]]
+        if not found:
+            names = sorted(str(e.get("namespace")) for e in entries or [] if isinstance(e, dict))
+            out.append(doc.diagnostic(where + ("import",), "E131",
+                                      f"`{entry['location']}` has no consumed API `{entry['import']}`",
+                                      hint="it has: " + ", ".join(names) if names else "it has no root `consumes` list"))
+            continue
+        spliced = copy.deepcopy(found[0])
+        if entry.get("as"):
+            spliced["namespace"] = entry["as"]
+        consumes[i] = spliced
+        _relocate(doc, where, spliced, where)
+    return out

@@ -1,0 +1,83 @@
+"""Consumes imports: spliced before validation, confined to the spec's folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from naftiko_codegen.pipeline import check
+
+SPEC = """\
+naftiko: 1.0.0-alpha2
+info:
+  label: Imports
+  description: Imports a consumed API.
+capability:
+  consumes:
+  - import: shared-api
+    location: {location}
+{alias}  exposes:
+  - type: mcp
+    namespace: tools
+    port: 9090
+    description: Tools.
+    tools:
+    - name: list
+      description: List things.
+      call: {call}
+"""
+
+SHARED = """\
+naftiko: 1.0.0-alpha2
+consumes:
+- namespace: shared-api
+  type: http
+  baseUri: https://api.example.com
+  resources:
+  - name: things
+    path: /things
+    operations:
+    - name: list
+      method: GET
+      description: List things.
+"""
+
+
+def _spec(tmp_path: Path, location: str, call: str = "shared-api.list", alias: str = "") -> Path:
+    (tmp_path / "shared").mkdir(exist_ok=True)
+    (tmp_path / "shared" / "api.yaml").write_text(SHARED)
+    spec = tmp_path / "cap.yaml"
+    spec.write_text(SPEC.format(location=location, call=call, alias=alias))
+    return spec
+
+
+def test_imported_api_is_spliced_and_calls_resolve(tmp_path: Path):
+    doc, result = check(_spec(tmp_path, "./shared/api.yaml"))
+    assert result.ok, [d.render() for d in result.diagnostics]
+    assert doc is not None
+    assert doc.data["capability"]["consumes"][0]["baseUri"] == "https://api.example.com"
+
+
+def test_import_can_rename_the_namespace(tmp_path: Path):
+    _doc, result = check(_spec(tmp_path, "./shared/api.yaml", call="renamed.list", alias="    as: renamed\n"))
+    assert result.ok, [d.render() for d in result.diagnostics]
+
+
+def test_import_outside_the_spec_folder_is_refused(tmp_path: Path):
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    (tmp_path / "secret.yaml").write_text(SHARED)
+    _doc, result = check(_spec(inner, "../secret.yaml"))
+    codes = [d.code for d in result.diagnostics if d.is_error]
+    assert "E130" in codes
+    error = next(d for d in result.diagnostics if d.code == "E130")
+    assert (error.line, "outside the spec's folder" in error.message) == (8, True)
+
+
+def test_missing_file_and_missing_namespace(tmp_path: Path):
+    _doc, result = check(_spec(tmp_path, "./shared/none.yaml"))
+    assert any(d.code == "E130" and "cannot import" in d.message for d in result.diagnostics)
+    spec = _spec(tmp_path, "./shared/api.yaml")
+    spec.write_text(spec.read_text().replace("import: shared-api", "import: other-api"))
+    _doc, result = check(spec)
+    error = next(d for d in result.diagnostics if d.code == "E131")
+    assert "it has: shared-api" in error.hint
