@@ -12,7 +12,6 @@ from pathlib import Path
 from .diagnostics import Diagnosed, Diagnostic, Severity, has_errors
 from .load import Document, display_path, load_bytes, read_spec
 
-
 SCHEMA_CODES = frozenset({"E100", "E110", "E111", "E112", "E113"})
 
 
