@@ -158,6 +158,7 @@ class _Builder:
                         self.unsupported(obase + ("outputRawFormat",), f"`outputRawFormat: {fmt}`")
                     params = self.parameters(list(shared) + list(op.get("inputParameters") or []),
                                              obase + ("inputParameters",), op_vars)
+                    params = self.without_credentials(params, auth, obase, base, len(shared))
                     # arguments are named after parameters; placeholders are renamed to match
                     renamed = op_path
                     for p in params:
@@ -200,6 +201,28 @@ class _Builder:
             Consumer(c.namespace, c.attr, c.base_uri, c.base_uri_env, c.auth, tuple(grouped.get(i, [])))
             for i, c in enumerate(out)
         ]
+
+    def without_credentials(self, params: list[Parameter], auth: Auth | None, obase: JsonPath,
+                            cbase: JsonPath, shared: int) -> list[Parameter]:
+        """Drop parameters that would carry the credential the consumes authentication sets
+        (an `Authorization` header parameter next to `bearer`, say): the authentication wins,
+        and callers are never asked for a secret the service already holds."""
+        if auth is None:
+            return params
+        taken = {("header", "authorization")} if auth.kind in ("basic", "bearer") else {
+            (auth.placement, auth.key.lower())}
+        kept = []
+        for i, p in enumerate(params):
+            if (p.location, p.name.lower()) in taken and p.fixed is None:
+                where = cbase + ("inputParameters", i) if i < shared else obase + ("inputParameters", i - shared)
+                self.diagnostics.append(self.doc.diagnostic(
+                    where, "W213",
+                    f"parameter `{p.name}` carries the credential that `authentication` already sets; it is not an argument",
+                    hint="remove the parameter: the generated code sends the credential itself",
+                    severity=Severity.WARNING))
+                continue
+            kept.append(p)
+        return kept
 
     def auth(self, spec: Any, path: JsonPath) -> Auth | None:
         if not spec:
