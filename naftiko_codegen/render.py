@@ -102,8 +102,13 @@ def json_text(value: Any) -> str:
 
 def environment() -> jinja2.Environment:
     loader = jinja2.FileSystemLoader(str(resources.files("naftiko_codegen.templates")))
+    from .cache import bytecode_folder
+
+    compiled = bytecode_folder()
     env = jinja2.Environment(
         loader=loader,
+        # compiling the templates dominates a cold run; their compiled form is kept on disk
+        bytecode_cache=jinja2.FileSystemBytecodeCache(str(compiled)) if compiled else None,
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # the filters below escape per context; HTML escaping would corrupt Python
         keep_trailing_newline=True,
