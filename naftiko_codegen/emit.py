@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import functools
 
-import black
-
 from .model import Capability
+from .openapi import render as render_openapi
 from .render import environment
 
 # (template, output file) for every file of a package; adapters the spec lacks are skipped.
@@ -25,10 +24,16 @@ _FILES = (
 )
 
 # Fixed, so the bytes do not depend on any configuration file found near the output.
-BLACK_MODE = black.Mode(
-    target_versions={black.TargetVersion.PY311},
-    line_length=100,
-)
+BLACK_LINE_LENGTH = 100
+BLACK_TARGET = "py311"
+
+
+def _format_with_black(source: str) -> str:
+    import black  # imported on a cache miss only: it is the slowest import of a run
+
+    mode = black.Mode(target_versions={black.TargetVersion[BLACK_TARGET.upper()]},
+                      line_length=BLACK_LINE_LENGTH)
+    return black.format_str(source, mode=mode)
 
 
 class FormatError(Exception):
@@ -41,9 +46,15 @@ def _env():
 
 
 def format_python(path: str, source: str) -> str:
+    """black, in-process, with fixed settings (no configuration file is consulted), through the
+    content cache: the same source always gives the same bytes."""
+    from .cache import cached_text
+
     try:
-        return black.format_str(source, mode=BLACK_MODE)
-    except black.InvalidInput as exc:
+        return cached_text(f"black-{BLACK_TARGET}-{BLACK_LINE_LENGTH}", source, _format_with_black)
+    except Exception as exc:  # black.InvalidInput, without importing black up front
+        if type(exc).__name__ != "InvalidInput":
+            raise
         raise FormatError(f"generated {path} is not valid Python: {exc}") from None
 
 
@@ -63,4 +74,7 @@ def emit(cap: Capability) -> dict[str, str]:
         else:
             text = text.rstrip("\n") + "\n"
         files[path] = text
+    if cap.rest is not None:
+        # what the REST service serves at /openapi.json, read by rest.py at import
+        files[f"{cap.package}/openapi.json"] = render_openapi(cap)
     return dict(sorted(files.items()))

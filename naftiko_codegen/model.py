@@ -11,6 +11,9 @@ from typing import Any, Literal
 
 Location = Literal["path", "query", "header", "cookie", "body"]
 
+# Liveness and readiness probes every generated REST service answers.
+HEALTH_PATHS = ("/healthz", "/readyz")
+
 _PY_TYPES = {
     "string": "str",
     "integer": "int",
@@ -153,9 +156,11 @@ class RestInput:
 
 
 def route_variable(name: str) -> str:
-    from .names import python_identifier
+    """`{x-id}` -> `x_id`: Starlette path variables must be identifiers (any, keywords too)."""
+    import re
 
-    return python_identifier(name, fallback="var")
+    text = re.sub(r"\W", "_", name, flags=re.ASCII)
+    return text if text and not text[0].isdigit() else f"v_{text}"
 
 
 @dataclass(frozen=True)
@@ -176,32 +181,6 @@ class RestRoute:
     def body_input(self) -> RestInput | None:
         return next((i for i in self.inputs if i.location == "body"), None)
 
-    @property
-    def openapi(self) -> dict[str, Any]:
-        """What FastAPI cannot infer, since the handler reads the request itself."""
-        extra: dict[str, Any] = {}
-        parameters = [
-            {
-                "name": i.name,
-                "in": i.location,
-                "required": i.required,
-                "schema": {k: v for k, v in i.schema.items() if k != "description"},
-                **({"description": i.description} if i.description else {}),
-            }
-            for i in self.inputs
-            if i.location != "body"
-        ]
-        if parameters:
-            extra["parameters"] = parameters
-        body = self.body_input
-        if body is not None:
-            extra["requestBody"] = {
-                "required": body.required,
-                **({"description": body.description} if body.description else {}),
-                "content": {"application/json": {"schema": body.schema}},
-            }
-        return extra
-
 
 @dataclass(frozen=True)
 class RestAdapter:
@@ -214,6 +193,12 @@ class RestAdapter:
     @property
     def needs_coercion(self) -> bool:
         return any(i.location != "body" for r in self.routes for i in r.inputs)
+
+    @property
+    def health_paths(self) -> tuple[str, ...]:
+        """The built-in probes this service answers: those the spec does not take for a GET."""
+        taken = {p for r in self.routes if r.http_method == "GET" for p in (r.path, *r.aliases)}
+        return tuple(p for p in HEALTH_PATHS if p not in taken)
 
 
 @dataclass(frozen=True)
@@ -261,7 +246,7 @@ class Capability:
     @property
     def client_helpers(self) -> tuple[str, ...]:
         """The `_runtime` helpers the client module uses, so it imports nothing unused."""
-        used = {"join_url", "require_env"}
+        used = {"require_env"} | ({"join_url"} if self.operations else set())
         for consumer in self.consumers:
             if consumer.auth and consumer.auth.kind == "basic":
                 used.add("basic_credentials")

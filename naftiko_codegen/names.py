@@ -64,9 +64,16 @@ def env_prefix(text: str) -> str:
 _DEVICE_NAMES = frozenset({"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(1, 10)} | {f"lpt{i}" for i in range(1, 10)})
 
 
+PACKAGE_NAME_MAX = 48  # keeps `python -m <package> ...` lines of generated docs within 100 columns
+
+
 def package_name(stem: str) -> str:
-    """The generated package's import name (and folder name) for a spec file stem."""
+    """The generated package's import name (and folder name) for a spec file stem. A stem longer
+    than PACKAGE_NAME_MAX is cut and given a short hash of the whole stem, so it stays unique."""
     name = python_identifier(stem, fallback="capability")
+    if len(name) > PACKAGE_NAME_MAX:
+        digest = hashlib.sha256(stem.encode("utf-8")).hexdigest()[:6]
+        name = name[: PACKAGE_NAME_MAX - 7].rstrip("_") + "_" + digest
     return f"{name}_" if name in _DEVICE_NAMES else name
 
 

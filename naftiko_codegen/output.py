@@ -67,7 +67,7 @@ def owned_source(package_dir: Path) -> str | None:
         return None
     for line in head[1:]:
         if line.startswith("# source: "):
-            return line.removeprefix("# source: ").strip()
+            return line.removeprefix("# source: ").strip().removesuffix("# noqa: E501").strip()
     return ""
 
 

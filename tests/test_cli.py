@@ -48,6 +48,7 @@ def test_generate_writes_the_package_and_reports_the_warnings(project: Path):
         "track_batch/_runtime.py",
         "track_batch/client.py",
         "track_batch/mcp_server.py",
+        "track_batch/openapi.json",
         "track_batch/requirements.txt",
         "track_batch/rest.py",
     ]

@@ -51,5 +51,5 @@ def test_every_code_the_generator_emits_is_documented():
     emitted = set()
     for source in (ROOT / "naftiko_codegen").glob("*.py"):
         emitted |= set(re.findall(r'"([EWS]\d{3})"', source.read_text()))
-    documented = set(re.findall(r"^## ([EWS]\d{3}):", (ROOT / "docs" / "diagnostics.md").read_text(), re.M))
+    documented = set(re.findall(r"^## ([EWS]\d{3}):", (ROOT / "docs" / "diagnostics.md").read_text(), re.MULTILINE))
     assert emitted <= documented, f"undocumented codes: {sorted(emitted - documented)}"

@@ -10,10 +10,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ._runtime import ConfigurationError, env_float, require_env
-from .client import DEFAULT_TIMEOUT, REQUIRED_ENV
-
-TIMEOUT_ENV = "TRACK_BATCH_TIMEOUT"
+from ._runtime import PACKAGE, ConfigurationError, Settings, require_env, uvicorn_log_config
+from .client import REQUIRED_ENV
 
 EX_CONFIG = 78  # sysexits.h: the service is not configured; fix the environment and retry
 
@@ -33,18 +31,31 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def serve(app: str, host: str, port: int, settings: Settings) -> None:
+    import uvicorn  # imported here: `--help` and stdio need no web server
+
+    # On SIGTERM uvicorn stops accepting connections and lets the requests in flight finish,
+    # for at most `shutdown_timeout` seconds. The service's access log replaces uvicorn's.
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_config=uvicorn_log_config(),
+        access_log=False,
+        timeout_graceful_shutdown=settings.shutdown_timeout,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         require_env(REQUIRED_ENV)
-        env_float(TIMEOUT_ENV, DEFAULT_TIMEOUT)
+        settings = Settings.from_env()
     except ConfigurationError as exc:
-        print(f"track_batch: {exc}", file=sys.stderr)
+        print(f"{PACKAGE}: {exc}", file=sys.stderr)
         return EX_CONFIG
-    import uvicorn  # imported here: `--help` and stdio need no web server
-
     if args.command == "rest":
-        uvicorn.run("track_batch.rest:app", host=args.host, port=args.port)
+        serve("track_batch.rest:app", args.host, args.port, settings)
         return 0
     if args.transport == "stdio":
         import anyio
@@ -53,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         anyio.run(run_stdio)
         return 0
-    uvicorn.run("track_batch.mcp_server:app", host=args.host, port=args.port)
+    serve("track_batch.mcp_server:app", args.host, args.port, settings)
     return 0
 
 

@@ -7,18 +7,31 @@
 from __future__ import annotations
 
 import base64
+import contextvars
+import email.utils
 import json
+import logging
+import math
 import os
+import random
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import sys
+import time
+import uuid
+import weakref
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
 
 import httpx
 from jsonschema import Draft202012Validator
 
+PACKAGE = "track_batch"
 ENV_PREFIX = "TRACK_BATCH"
+
+# --- configuration ---------------------------------------------------------------------------
 
 
 class ConfigurationError(RuntimeError):
@@ -43,17 +56,117 @@ def require_env(names: Sequence[str], environ: Mapping[str, str] | None = None) 
     return {name: source[name] for name in names}
 
 
-def env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
+def env_float(name: str, default: float, environ: Mapping[str, str] | None = None) -> float:
+    """A positive number of seconds from the environment, else `default`."""
+    raw = (os.environ if environ is None else environ).get(name)
     if raw is None or raw == "":
         return default
     try:
         value = float(raw)
     except ValueError:
         raise ConfigurationError([], f"{name}={raw!r} is not a number of seconds") from None
-    if value <= 0:
+    if not math.isfinite(value) or value <= 0:
         raise ConfigurationError([], f"{name} must be greater than zero")
     return value
+
+
+def env_int(
+    name: str, default: int, environ: Mapping[str, str] | None = None, *, minimum: int = 1
+) -> int:
+    """A whole number of at least `minimum` from the environment, else `default`."""
+    raw = (os.environ if environ is None else environ).get(name)
+    if raw is None or raw == "":
+        return default
+    if not re.fullmatch(r"[0-9]+", raw.strip()):
+        raise ConfigurationError([], f"{name}={raw!r} is not a whole number")
+    value = int(raw)
+    if value < minimum:
+        raise ConfigurationError([], f"{name} must be at least {minimum}")
+    return value
+
+
+DEFAULT_TIMEOUT = 10.0  # seconds for one upstream call, as the official API clients use
+DEFAULT_MAX_RETRIES = 3
+DEFAULT_BACKOFF = 0.2  # seconds before the first retry, doubled each time, jittered
+DEFAULT_BACKOFF_MAX = 5.0
+DEFAULT_RETRY_DEADLINE = 30.0  # no retry starts later than this after the call began
+DEFAULT_RETRY_AFTER_MAX = 60.0  # a longer Retry-After ends the retries: the caller decides
+DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+DEFAULT_MAX_CONNECTIONS = 100
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+# Below the 30 s that orchestrators such as Kubernetes wait before killing the process.
+DEFAULT_SHUTDOWN_TIMEOUT = 25
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When a failed upstream call is tried again (only for operations that may be retried).
+
+    Connection errors, timeouts, 408, 429 and 5xx are retried up to `max_retries` times, after
+    `backoff * 2**n` seconds (at most `backoff_max`, jittered), or after the `Retry-After` the
+    answer asks for when it is at most `retry_after_max`. No retry starts later than `deadline`
+    seconds after the call began, and a retry's timeout is cut to what is left of it.
+    """
+
+    max_retries: int = DEFAULT_MAX_RETRIES
+    backoff: float = DEFAULT_BACKOFF
+    backoff_max: float = DEFAULT_BACKOFF_MAX
+    deadline: float = DEFAULT_RETRY_DEADLINE
+    retry_after_max: float = DEFAULT_RETRY_AFTER_MAX
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise ValueError("max_retries must be zero or more")
+        for name in ("backoff", "backoff_max", "deadline", "retry_after_max"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be zero or more")
+
+    def backoff_delay(self, retry: int) -> float:
+        """Seconds before retry number `retry` (0 for the first): half fixed, half random, so
+        that clients failing together do not retry together."""
+        ceiling = min(self.backoff_max, self.backoff * 2.0**retry)
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+DEFAULT_RETRY = RetryPolicy()
+NO_RETRIES = RetryPolicy(max_retries=0)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the services read from the environment; every value is checked at start-up."""
+
+    timeout: float = DEFAULT_TIMEOUT
+    connect_timeout: float = DEFAULT_TIMEOUT
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    shutdown_timeout: int = DEFAULT_SHUTDOWN_TIMEOUT
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        timeout = env_float(f"{ENV_PREFIX}_TIMEOUT", DEFAULT_TIMEOUT, env)
+        return cls(
+            timeout=timeout,
+            connect_timeout=min(timeout, env_float(f"{ENV_PREFIX}_CONNECT_TIMEOUT", timeout, env)),
+            retry=RetryPolicy(
+                max_retries=env_int(f"{ENV_PREFIX}_RETRIES", DEFAULT_MAX_RETRIES, env, minimum=0),
+                backoff=env_float(f"{ENV_PREFIX}_RETRY_BACKOFF", DEFAULT_BACKOFF, env),
+                backoff_max=env_float(f"{ENV_PREFIX}_RETRY_BACKOFF_MAX", DEFAULT_BACKOFF_MAX, env),
+                deadline=env_float(f"{ENV_PREFIX}_RETRY_DEADLINE", DEFAULT_RETRY_DEADLINE, env),
+            ),
+            max_response_bytes=env_int(
+                f"{ENV_PREFIX}_MAX_RESPONSE_BYTES", DEFAULT_MAX_RESPONSE_BYTES, env
+            ),
+            max_body_bytes=env_int(f"{ENV_PREFIX}_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, env),
+            shutdown_timeout=env_int(
+                f"{ENV_PREFIX}_SHUTDOWN_TIMEOUT", DEFAULT_SHUTDOWN_TIMEOUT, env, minimum=0
+            ),
+        )
+
+
+# --- URLs and values -------------------------------------------------------------------------
 
 
 def remove_dot_segments(path: str) -> str:
@@ -137,15 +250,84 @@ def basic_credentials(username: str, password: str) -> str:
     return f"Basic {token}"
 
 
+class Redactor:
+    """Replaces credential values, in every form they are sent, by `***` in text meant for
+    people (error messages, logs), so a secret never leaves through them."""
+
+    def __init__(self, secrets: Sequence[str], derived: Sequence[str] = ()) -> None:
+        forms: set[str] = set()
+        for value in [*secrets, *derived]:
+            if value:
+                # as written, in a path segment, and in a query string (httpx: `+` for spaces)
+                forms.update({value, quote(value, safe=""), quote(value), quote_plus(value)})
+        # longest first, so a value containing another is replaced whole
+        self._forms = sorted(forms, key=lambda f: (-len(f), f))
+
+    def __call__(self, text: str) -> str:
+        for form in self._forms:
+            text = text.replace(form, "***")
+        return text
+
+    def __repr__(self) -> str:
+        return "Redactor(<hidden>)"
+
+
+class _RedactingFilter(logging.Filter):
+    """Applies every live client's Redactor to httpx's own log lines, which show whole URLs:
+    an API key sent in the query string would otherwise reach any log configured at INFO."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.redactors: weakref.WeakSet[Redactor] = weakref.WeakSet()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        redactors = list(self.redactors)
+        if redactors:
+            message = record.getMessage()
+            for redact in redactors:
+                message = redact(message)
+            record.msg, record.args = message, ()
+        return True
+
+
+_httpx_filter = _RedactingFilter()
+logging.getLogger("httpx").addFilter(_httpx_filter)
+
+
+def redact_httpx_logs(redactor: Redactor) -> None:
+    """Keep `redactor`'s secrets out of httpx's log lines for as long as it is in use."""
+    _httpx_filter.redactors.add(redactor)
+
+
+# --- upstream answers and errors -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """The upstream request an answer or error belongs to: method and URL, with no query string
+    (where an API key may travel) and no credential in the path."""
+
+    method: str
+    url: str
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.url}"
+
+
 @dataclass(frozen=True)
 class ApiResponse:
     """An upstream answer, as received."""
 
     status_code: int
-    headers: httpx.Headers
-    content: bytes
+    headers: httpx.Headers = field(repr=False)
+    content: bytes = field(repr=False)
     method: str
     url: str
+    attempts: int = 1
+
+    @property
+    def request(self) -> RequestInfo:
+        return RequestInfo(self.method, self.url)
 
     @property
     def text(self) -> str:
@@ -162,24 +344,32 @@ class ApiResponse:
 class ApiError(Exception):
     """Base class of every error the client raises for a call that did not succeed."""
 
-    def __init__(self, message: str, *, method: str, url: str):
+    def __init__(self, message: str, *, method: str, url: str, attempts: int = 1):
         super().__init__(message)
         self.method = method
         self.url = url
+        self.attempts = attempts
+
+    @property
+    def request(self) -> RequestInfo:
+        return RequestInfo(self.method, self.url)
 
 
 class ApiStatusError(ApiError):
-    """The upstream API answered with a status of 400 or more."""
+    """The upstream API answered with a status of 400 or more: `status_code`, `body` (bytes),
+    `response` (headers included) and `request` say what happened."""
 
-    def __init__(self, response: ApiResponse):
-        snippet = response.text[:200]
+    def __init__(self, response: ApiResponse, redact: Callable[[str], str] = str):
+        snippet = redact(response.text[:200])
         super().__init__(
             f"{response.method} {response.url} returned {response.status_code}: {snippet}",
             method=response.method,
             url=response.url,
+            attempts=response.attempts,
         )
         self.response = response
         self.status_code = response.status_code
+        self.body = response.content
 
 
 class UpstreamConnectError(ApiError):
@@ -190,17 +380,274 @@ class UpstreamTimeoutError(ApiError):
     """The upstream API did not answer in time."""
 
 
+class UpstreamResponseTooLarge(ApiError):
+    """The upstream answer was larger than the client accepts (`max_response_bytes`)."""
+
+
+RETRY_STATUSES = frozenset({408, 429})  # and every 5xx
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait according to a `Retry-After` value (seconds or an HTTP-date)."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+class Attempts:
+    """The retry loop of one call: how long each attempt may take and when to try again."""
+
+    MIN_ATTEMPT = 0.05  # seconds: an attempt with less time left than this is not started
+
+    def __init__(self, policy: RetryPolicy, retryable: bool, timeout: float) -> None:
+        self.policy = policy if retryable else NO_RETRIES
+        self.timeout = timeout
+        self.started = time.monotonic()
+        self.count = 0
+
+    def budget(self) -> float:
+        """Seconds the next attempt may take."""
+        if self.count == 0:
+            return self.timeout
+        left = self.started + self.policy.deadline - time.monotonic()
+        return max(self.MIN_ATTEMPT, min(self.timeout, left))
+
+    def delay_after(self, outcome: ApiResponse | ApiError) -> float | None:
+        """Seconds to wait before trying again after `outcome`, or None to stop with it."""
+        self.count += 1
+        if self.count > self.policy.max_retries:
+            return None
+        if isinstance(outcome, ApiResponse):
+            status = outcome.status_code
+            if status not in RETRY_STATUSES and status < 500:
+                return None
+            asked = parse_retry_after(outcome.headers.get("retry-after"))
+        elif isinstance(outcome, (UpstreamConnectError, UpstreamTimeoutError)):
+            asked = None
+        else:
+            return None
+        if asked is None:
+            delay = self.policy.backoff_delay(self.count - 1)
+        elif asked <= self.policy.retry_after_max:
+            delay = asked
+        else:
+            return None
+        left = self.started + self.policy.deadline - time.monotonic()
+        return delay if delay + self.MIN_ATTEMPT <= left else None
+
+
+class ResponseBody:
+    """Collects an upstream body as it arrives, within a size limit and a deadline."""
+
+    def __init__(self, request: RequestInfo, limit: int, deadline: float) -> None:
+        self.request = request
+        self.limit = limit
+        self.deadline = deadline
+        self.chunks: list[bytes] = []
+        self.size = 0
+
+    def add(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise UpstreamResponseTooLarge(
+                f"{self.request} answered more than {self.limit} bytes",
+                method=self.request.method,
+                url=self.request.url,
+            )
+        if time.monotonic() > self.deadline:
+            raise UpstreamTimeoutError(
+                f"{self.request} timed out", method=self.request.method, url=self.request.url
+            )
+        self.chunks.append(chunk)
+
+    @property
+    def content(self) -> bytes:
+        return b"".join(self.chunks)
+
+
+def transport_error(request: RequestInfo, exc: httpx.TransportError) -> ApiError:
+    """The client's error for an httpx failure; its message names the request, never a secret."""
+    if isinstance(exc, httpx.TimeoutException):
+        return UpstreamTimeoutError(f"{request} timed out", method=request.method, url=request.url)
+    return UpstreamConnectError(
+        f"{request} failed: {type(exc).__name__}", method=request.method, url=request.url
+    )
+
+
+# --- request context, request ids and logs ---------------------------------------------------
+
+
+@dataclass
+class RequestContext:
+    """What one incoming request did upstream, for its access-log line."""
+
+    request_id: str
+    upstream_status: int | None = None
+    upstream_attempts: int = 0
+
+
+# Set by the access-log middleware; read by the client to forward the request id and report
+# upstream statuses. A mutable object, so that tasks started for the request share it.
+current_request: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
+    f"{PACKAGE}_request", default=None
+)
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_SANE_REQUEST_ID = re.compile(r"[\x21-\x7e]{1,128}")  # printable ASCII, no spaces, bounded
+
+
+def request_id_from(value: str | None) -> str:
+    """The caller's request id when it is sane, else a new one."""
+    if value is not None and _SANE_REQUEST_ID.fullmatch(value):
+        return value
+    return uuid.uuid4().hex
+
+
+def note_upstream(status: int | None) -> None:
+    """Record one upstream attempt (its status, or None without an answer) for the access log."""
+    context = current_request.get()
+    if context is not None:
+        context.upstream_attempts += 1
+        context.upstream_status = status
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and the record's `fields`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, Mapping):
+            entry.update(fields)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def configure_logging() -> None:
+    """JSON lines on stderr for this package's loggers, unless the application configured them."""
+    logger = logging.getLogger(PACKAGE)
+    if logger.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+def uvicorn_log_config() -> dict[str, Any]:
+    """uvicorn's own messages as JSON lines too; its access log is replaced by ours."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": f"{PACKAGE}._runtime.JsonFormatter"}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "loggers": {
+            "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+            "uvicorn.error": {"level": "INFO"},
+            "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+        },
+    }
+
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class AccessLogMiddleware:
+    """Gives every HTTP request an id (the caller's `X-Request-ID` when sane), returns it on the
+    response, shares it with the upstream client, and logs one JSON line per request: no query
+    string, no headers, no bodies."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.logger = logging.getLogger(f"{PACKAGE}.access")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        offered = None
+        for name, value in scope.get("headers", ()):
+            if name.lower() == b"x-request-id":
+                offered = value.decode("latin-1")
+                break
+        context = RequestContext(request_id_from(offered))
+        status = 500  # what the server sends if the application fails before answering
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                headers = [
+                    (k, v) for k, v in message.get("headers", ()) if k.lower() != b"x-request-id"
+                ]
+                headers.append((b"x-request-id", context.request_id.encode("ascii")))
+                message["headers"] = headers
+            await send(message)
+
+        token = current_request.set(context)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            current_request.reset(token)
+            self.logger.info(
+                "request",
+                extra={
+                    "fields": {
+                        "request_id": context.request_id,
+                        "method": scope.get("method", ""),
+                        "path": scope.get("path", ""),
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                        "upstream_status": context.upstream_status,
+                        "upstream_attempts": context.upstream_attempts,
+                    }
+                },
+            )
+
+
+# --- inputs ----------------------------------------------------------------------------------
+
+
+_INTEGER = re.compile(r"-?[0-9]+")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+
+
 def coerce_text(text: str, schema: Mapping[str, Any]) -> Any:
     """A path, query or header value typed as its schema says; left as text when it does not
     parse, so that validation reports it against the schema."""
     kind = schema.get("type")
-    try:
-        if kind == "integer":
-            return int(text)
-        if kind == "number":
-            return float(text)
-    except ValueError:
-        return text
+    # only the plain spellings a caller means (int() also takes `1_000`, ` 5 ` and other digits)
+    if kind == "integer":
+        return int(text) if _INTEGER.fullmatch(text) else text
+    if kind == "number":
+        return float(text) if _NUMBER.fullmatch(text) else text
     if kind == "boolean" and text.lower() in ("true", "false"):
         return text.lower() == "true"
     if kind in ("object", "array"):
@@ -221,6 +668,6 @@ def input_errors(
         if error.validator == "required":
             missing = re.findall(r"'([^']*)' is a required property", error.message)
             path = path + missing[:1]
-        field = ".".join(str(p) for p in path)
-        errors.append({"field": field, "message": error.message})
+        field_name = ".".join(str(p) for p in path)
+        errors.append({"field": field_name, "message": error.message})
     return sorted(errors, key=lambda e: (e["field"], e["message"]))

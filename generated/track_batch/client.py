@@ -7,46 +7,73 @@
 `Client` (synchronous) and `AsyncClient` (asyncio) have one method per consumed operation. Each
 keeps one connection pool; use them as context managers or call `close()`. Credentials come
 from the environment (CUSTOMER_IO_PASS, CUSTOMER_IO_USER).
+
+Every call has a timeout; calls that cannot do the work twice are retried after connection
+errors, timeouts, 408, 429 and 5xx (see `RetryPolicy`). Errors name the request (method and URL)
+and never contain a credential.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, Self
 
+import anyio
 import httpx
 
 from . import __version__
 from ._runtime import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_RETRY,
+    DEFAULT_TIMEOUT,
+    REQUEST_ID_HEADER,
     ApiError,
     ApiResponse,
     ApiStatusError,
+    Attempts,
     ConfigurationError,
+    Redactor,
+    RequestInfo,
+    ResponseBody,
+    RetryPolicy,
     UpstreamConnectError,
+    UpstreamResponseTooLarge,
     UpstreamTimeoutError,
     basic_credentials,
+    current_request,
     dump_json,
     join_url,
+    note_upstream,
+    redact_httpx_logs,
     require_env,
+    transport_error,
 )
 
 __all__ = [
+    "DEFAULT_TIMEOUT",
     "ApiError",
     "ApiResponse",
     "ApiStatusError",
     "AsyncClient",
     "Client",
     "ConfigurationError",
+    "RequestInfo",
+    "RetryPolicy",
     "UpstreamConnectError",
+    "UpstreamResponseTooLarge",
     "UpstreamTimeoutError",
 ]
 
-DEFAULT_TIMEOUT = 10.0  # seconds for the whole upstream call, as the official API clients use
 USER_AGENT = f"track_batch/{__version__} (naftiko-gen)"
 REQUIRED_ENV: tuple[str, ...] = ("CUSTOMER_IO_PASS", "CUSTOMER_IO_USER")
+logger = logging.getLogger(__name__)
+
 # track-batch
 DEFAULT_TRACK_BATCH_BASE_URI = "https://track.customer.io/api/v1"
 TRACK_BATCH_BASE_URI_ENV = "TRACK_BATCH_BASE_URI"
@@ -54,11 +81,14 @@ TRACK_BATCH_BASE_URI_ENV = "TRACK_BATCH_BASE_URI"
 
 @dataclass(frozen=True)
 class _Request:
+    """One upstream call, built from the arguments; only the method shows in its repr."""
+
     method: str
-    url: str
-    headers: dict[str, str]
-    params: list[tuple[str, str | int | float | bool | None]] = field(default_factory=list)
-    content: bytes | None = None
+    url: str = field(repr=False)
+    headers: dict[str, str] = field(repr=False)
+    params: list[tuple[str, str | int | float | bool | None]] = field(repr=False)
+    content: bytes | None = field(repr=False)
+    retryable: bool  # may be sent again after a failure: see RetryPolicy
 
 
 class _Config:
@@ -82,66 +112,148 @@ class _Config:
         self.track_batch_params: list[tuple[str, str | int | float | bool | None]] = []
         self.trackbatch_url = join_url(track_batch_base, "../v2/batch")
         self.secrets = secrets
+        # every credential, as configured and as sent, is kept out of messages and logs
+        sent: list[str] = [
+            *self.track_batch_headers.values(),
+            *(str(value) for _, value in self.track_batch_params),
+        ]
+        self.redact = Redactor(
+            list(secrets.values()), [*sent, *(v.rpartition(" ")[2] for v in sent)]
+        )
+        redact_httpx_logs(self.redact)
 
     def __repr__(self) -> str:
         return "<credentials hidden>"
 
 
-def _build_trackbatch(
-    config: _Config,
-    *,
-    body: dict[str, Any],
-) -> _Request:
+def _build_trackbatch(config: _Config, *, body: dict[str, Any]) -> _Request:
     headers = dict(config.track_batch_headers)
     params = list(config.track_batch_params)
     url = config.trackbatch_url
     headers["Content-Type"] = "application/json"
     content = dump_json(body)
-    return _Request("POST", url, headers, params, content)
+    return _Request("POST", url, headers, params, content, retryable=False)
 
 
-def _checked(request: _Request, response: httpx.Response) -> ApiResponse:
-    result = ApiResponse(
-        status_code=response.status_code,
-        headers=response.headers,
-        content=response.content,
-        method=request.method,
-        url=request.url,
+class _ClientBase:
+    """Configuration and the parts of a call that do not depend on sync or async I/O."""
+
+    def __init__(
+        self,
+        base_uri: str | None,
+        *,
+        timeout: float,
+        connect_timeout: float | None,
+        retries: int | RetryPolicy,
+        max_response_bytes: int,
+        environ: Mapping[str, str] | None,
+    ) -> None:
+        if not timeout > 0 or (connect_timeout is not None and not connect_timeout > 0):
+            raise ValueError("timeouts must be greater than zero")
+        if max_response_bytes < 1:
+            raise ValueError("max_response_bytes must be at least 1")
+        self._config = _Config(base_uri, environ)
+        self._timeout = timeout
+        self._connect_timeout = min(timeout, connect_timeout or timeout)
+        self._retry = (
+            retries if isinstance(retries, RetryPolicy) else RetryPolicy(max_retries=retries)
+        )
+        self._max_response_bytes = max_response_bytes
+
+    def _start(self, request: _Request) -> tuple[RequestInfo, dict[str, str], Attempts]:
+        """What a call's attempts share: how errors name it, its headers and its retry loop."""
+        info = RequestInfo(request.method, self._config.redact(request.url))
+        headers = dict(request.headers)
+        context = current_request.get()
+        if context is not None:
+            headers[REQUEST_ID_HEADER] = context.request_id
+        return info, headers, Attempts(self._retry, request.retryable, self._timeout)
+
+    def _timeouts(self, budget: float) -> httpx.Timeout:
+        return httpx.Timeout(budget, connect=min(self._connect_timeout, budget))
+
+    def _log_retry(
+        self, info: RequestInfo, outcome: ApiResponse | ApiError, attempt: int, delay: float
+    ) -> None:
+        reason = (
+            f"HTTP {outcome.status_code}"
+            if isinstance(outcome, ApiResponse)
+            else type(outcome).__name__
+        )
+        context = current_request.get()
+        logger.warning(
+            "retrying %s after %s on attempt %d, in %.2f s",
+            info,
+            reason,
+            attempt,
+            delay,
+            extra={
+                "fields": {
+                    "request_id": context.request_id if context else None,
+                    "upstream": str(info),
+                    "reason": reason,
+                    "attempt": attempt,
+                    "delay_s": round(delay, 3),
+                }
+            },
+        )
+
+    def _finish(self, outcome: ApiResponse | ApiError, attempts: int) -> ApiResponse:
+        """The call's result: the answer, or the error it ends with."""
+        if isinstance(outcome, ApiError):
+            outcome.attempts = attempts
+            raise outcome
+        response = replace(outcome, attempts=attempts)
+        if response.status_code >= 400:
+            raise ApiStatusError(response, self._config.redact)
+        return response
+
+
+def _limits(max_connections: int) -> httpx.Limits:
+    # Idle connections are closed after 5 s: upstream load balancers often drop them sooner.
+    return httpx.Limits(
+        max_connections=max_connections,
+        max_keepalive_connections=min(20, max_connections),
+        keepalive_expiry=5.0,
     )
-    if response.status_code >= 400:
-        raise ApiStatusError(result)
-    return result
 
 
-def _transport_error(request: _Request, exc: httpx.TransportError) -> ApiError:
-    where = f"{request.method} {request.url}"
-    if isinstance(exc, httpx.TimeoutException):
-        return UpstreamTimeoutError(f"{where} timed out", method=request.method, url=request.url)
-    return UpstreamConnectError(
-        f"{where} failed: {type(exc).__name__}", method=request.method, url=request.url
-    )
-
-
-class Client:
+class Client(_ClientBase):
     """Synchronous client.
 
     Base URI: the argument, else the environment variable named in `*_BASE_URI_ENV`, else the
     spec's. Raises `ConfigurationError` at once if a credential variable is missing.
+
+    `timeout`: seconds for one upstream call, from connecting to the last byte of the answer
+    (`connect_timeout`, at most `timeout`, bounds connecting alone). `retries`: the most retries,
+    or a `RetryPolicy`; `retries=0` turns them off. `max_response_bytes`: a larger answer raises
+    `UpstreamResponseTooLarge`. `max_connections`: the size of the connection pool.
     """
 
     def __init__(
         self,
         base_uri: str | None = None,
         *,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float | None = None,
+        retries: int | RetryPolicy = DEFAULT_RETRY,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
         environ: Mapping[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self._config = _Config(base_uri, environ)
-        self._http = httpx.Client(
+        super().__init__(
+            base_uri,
             timeout=timeout,
+            connect_timeout=connect_timeout,
+            retries=retries,
+            max_response_bytes=max_response_bytes,
+            environ=environ,
+        )
+        self._http = httpx.Client(
             headers={"User-Agent": USER_AGENT},
             transport=transport,
+            limits=_limits(max_connections),
             follow_redirects=False,
         )
 
@@ -160,26 +272,48 @@ class Client:
         self._http.close()
 
     def _send(self, request: _Request) -> ApiResponse:
+        info, headers, attempts = self._start(request)
+        while True:
+            outcome = self._attempt(request, info, headers, attempts.budget())
+            delay = attempts.delay_after(outcome)
+            if delay is None:
+                return self._finish(outcome, attempts.count)
+            self._log_retry(info, outcome, attempts.count, delay)
+            time.sleep(delay)
+
+    def _attempt(
+        self, request: _Request, info: RequestInfo, headers: dict[str, str], budget: float
+    ) -> ApiResponse | ApiError:
+        body = ResponseBody(info, self._max_response_bytes, time.monotonic() + budget)
+        status: int | None = None
         try:
-            response = self._http.request(
+            with self._http.stream(
                 request.method,
                 request.url,
-                headers=request.headers,
+                headers=headers,
                 params=request.params,
                 content=request.content,
-            )
+                timeout=self._timeouts(budget),
+            ) as response:
+                status = response.status_code
+                for chunk in response.iter_bytes():
+                    body.add(chunk)
         except httpx.TransportError as exc:
-            raise _transport_error(request, exc) from None
-        return _checked(request, response)
+            note_upstream(status)
+            return transport_error(info, exc)
+        except (UpstreamResponseTooLarge, UpstreamTimeoutError) as exc:
+            note_upstream(status)
+            return exc.with_traceback(None)
+        note_upstream(status)
+        return ApiResponse(
+            response.status_code, response.headers, body.content, info.method, info.url
+        )
 
-    def trackbatch(
-        self,
-        *,
-        body: dict[str, Any],
-    ) -> ApiResponse:
+    def trackbatch(self, *, body: dict[str, Any]) -> ApiResponse:
         """Batch entity operations
 
         `POST ../v2/batch` on `track-batch`.
+        Never retried: a retry could do the work twice.
         """
         return self._send(
             _build_trackbatch(
@@ -189,22 +323,33 @@ class Client:
         )
 
 
-class AsyncClient:
-    """Asynchronous client: the same methods as `Client`, awaitable."""
+class AsyncClient(_ClientBase):
+    """Asynchronous client: the same methods and options as `Client`, awaitable."""
 
     def __init__(
         self,
         base_uri: str | None = None,
         *,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float | None = None,
+        retries: int | RetryPolicy = DEFAULT_RETRY,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
         environ: Mapping[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._config = _Config(base_uri, environ)
-        self._http = httpx.AsyncClient(
+        super().__init__(
+            base_uri,
             timeout=timeout,
+            connect_timeout=connect_timeout,
+            retries=retries,
+            max_response_bytes=max_response_bytes,
+            environ=environ,
+        )
+        self._http = httpx.AsyncClient(
             headers={"User-Agent": USER_AGENT},
             transport=transport,
+            limits=_limits(max_connections),
             follow_redirects=False,
         )
 
@@ -223,26 +368,52 @@ class AsyncClient:
         await self._http.aclose()
 
     async def _send(self, request: _Request) -> ApiResponse:
-        try:
-            response = await self._http.request(
-                request.method,
-                request.url,
-                headers=request.headers,
-                params=request.params,
-                content=request.content,
-            )
-        except httpx.TransportError as exc:
-            raise _transport_error(request, exc) from None
-        return _checked(request, response)
+        info, headers, attempts = self._start(request)
+        while True:
+            outcome = await self._attempt(request, info, headers, attempts.budget())
+            delay = attempts.delay_after(outcome)
+            if delay is None:
+                return self._finish(outcome, attempts.count)
+            self._log_retry(info, outcome, attempts.count, delay)
+            await anyio.sleep(delay)
 
-    async def trackbatch(
-        self,
-        *,
-        body: dict[str, Any],
-    ) -> ApiResponse:
+    async def _attempt(
+        self, request: _Request, info: RequestInfo, headers: dict[str, str], budget: float
+    ) -> ApiResponse | ApiError:
+        body = ResponseBody(info, self._max_response_bytes, time.monotonic() + budget)
+        status: int | None = None
+        # The scope bounds the whole attempt, however slowly the answer trickles in.
+        with anyio.move_on_after(budget):
+            try:
+                async with self._http.stream(
+                    request.method,
+                    request.url,
+                    headers=headers,
+                    params=request.params,
+                    content=request.content,
+                    timeout=self._timeouts(budget),
+                ) as response:
+                    status = response.status_code
+                    async for chunk in response.aiter_bytes():
+                        body.add(chunk)
+            except httpx.TransportError as exc:
+                note_upstream(status)
+                return transport_error(info, exc)
+            except (UpstreamResponseTooLarge, UpstreamTimeoutError) as exc:
+                note_upstream(status)
+                return exc.with_traceback(None)
+            note_upstream(status)
+            return ApiResponse(
+                response.status_code, response.headers, body.content, info.method, info.url
+            )
+        note_upstream(status)
+        return UpstreamTimeoutError(f"{info} timed out", method=info.method, url=info.url)
+
+    async def trackbatch(self, *, body: dict[str, Any]) -> ApiResponse:
         """Batch entity operations
 
         `POST ../v2/batch` on `track-batch`.
+        Never retried: a retry could do the work twice.
         """
         return await self._send(
             _build_trackbatch(

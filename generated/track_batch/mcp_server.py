@@ -7,8 +7,14 @@
 MCP adapter for Customer.io Track API — Batch. One tool per consumed operation, routed
 inline through this capability's consumes block.
 
-Serve over streamable HTTP at `/mcp` (`python -m track_batch mcp`, or any ASGI server with
-`track_batch.mcp_server:app`), or over stdio (`python -m track_batch mcp --transport stdio`).
+Serve over streamable HTTP at `/mcp` with:
+
+    python -m track_batch mcp
+
+or with any ASGI server, the app being
+`track_batch.mcp_server:app`; or over stdio:
+
+    python -m track_batch mcp --transport stdio
 """
 
 from __future__ import annotations
@@ -26,27 +32,33 @@ from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, Streamable
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from . import __version__
 from ._runtime import (
+    AccessLogMiddleware,
+    ApiError,
     ApiResponse,
     ApiStatusError,
+    Settings,
     UpstreamConnectError,
+    UpstreamResponseTooLarge,
     UpstreamTimeoutError,
-    env_float,
+    configure_logging,
     input_errors,
 )
-from .client import DEFAULT_TIMEOUT, AsyncClient
+from .client import AsyncClient
 
 SERVER_NAME = "track-batch-mcp"
-TIMEOUT_ENV = "TRACK_BATCH_TIMEOUT"
 ALLOWED_HOSTS_ENV = "TRACK_BATCH_MCP_ALLOWED_HOSTS"
 ALLOWED_ORIGINS_ENV = "TRACK_BATCH_MCP_ALLOWED_ORIGINS"
 # Loopback only unless configured: a browser page must not reach this server through DNS rebinding.
 DEFAULT_ALLOWED_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*")
 DEFAULT_ALLOWED_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*")
 ERROR_TEXT_LIMIT = 4000  # characters of an upstream error body shown to the model
+
+configure_logging()
 
 TOOLS: tuple[types.Tool, ...] = (
     types.Tool(
@@ -78,7 +90,7 @@ VALIDATORS = {tool.name: Draft202012Validator(tool.input_schema) for tool in TOO
 
 
 async def batch_entity_operations(client: AsyncClient, arguments: dict[str, Any]) -> ApiResponse:
-    """batch-entity-operations: calls `track-batch.trackbatch`."""
+    """Tool `batch-entity-operations`: calls `track-batch.trackbatch`."""
     return await client.trackbatch(
         body=arguments["body"],
     )
@@ -101,7 +113,13 @@ class _Upstream:
     @asynccontextmanager
     async def open(self) -> AsyncIterator[AsyncClient]:
         if self.client is None:
-            self.client = AsyncClient(timeout=env_float(TIMEOUT_ENV, DEFAULT_TIMEOUT))
+            settings = Settings.from_env()
+            self.client = AsyncClient(
+                timeout=settings.timeout,
+                connect_timeout=settings.connect_timeout,
+                retries=settings.retry,
+                max_response_bytes=settings.max_response_bytes,
+            )
         self.users += 1
         try:
             yield self.client
@@ -117,7 +135,7 @@ upstream = _Upstream()
 
 def _error(*texts: str, structured: dict[str, Any] | None = None) -> types.CallToolResult:
     return types.CallToolResult(
-        content=[types.TextContent(type="text", text=text) for text in texts if text],
+        content=[types.TextContent(type="text", text=text) for text in texts],
         structured_content=structured,
         is_error=True,
     )
@@ -130,7 +148,8 @@ def tool_result(name: str, response: ApiResponse) -> types.CallToolResult:
     except ValueError:
         data = None
     if response.status_code >= 400:
-        # the upstream body first, as on success; then the status, which the body may not say
+        # the upstream body first (even empty), as on success; then the status, which the body
+        # may not say
         return _error(
             response.text[:ERROR_TEXT_LIMIT],
             f"upstream answered HTTP {response.status_code}",
@@ -174,7 +193,11 @@ async def call_tool(
     except UpstreamTimeoutError:
         return _error("the upstream API did not answer in time")
     except UpstreamConnectError:
-        return _error("the upstream API could not be reached")
+        return _error("the upstream API could not be reached, or dropped the connection")
+    except UpstreamResponseTooLarge:
+        return _error("the upstream API answered with a body larger than this server accepts")
+    except ApiError as exc:  # any other failure of the call is the tool's, not the server's
+        return _error(f"the upstream call failed: {type(exc).__name__}")
     return tool_result(params.name, response)
 
 
@@ -216,6 +239,7 @@ def create_app() -> Starlette:
         stateless=True,
         json_response=True,
         security_settings=security_settings(),
+        max_request_body_size=Settings.from_env().max_body_bytes,
     )
 
     @asynccontextmanager
@@ -227,6 +251,7 @@ def create_app() -> Starlette:
     endpoint = StreamableHTTPASGIApp(manager)
     return Starlette(
         routes=[Route("/mcp", endpoint=endpoint, methods=["GET", "POST", "DELETE"])],
+        middleware=[Middleware(AccessLogMiddleware)],
         lifespan=lifespan,
     )
 

@@ -7,7 +7,13 @@
 REST adapter for Customer.io Track API — Batch. One Spectral-compliant resource per
 consumed operation, prefixed with /v1.
 
-Run: `python -m track_batch rest` (or any ASGI server with `track_batch.rest:app`).
+Run it with:
+
+    python -m track_batch rest
+
+or with any ASGI server, the app being `track_batch.rest:app`.
+
+The OpenAPI document it serves is `openapi.json`, beside this file.
 """
 
 from __future__ import annotations
@@ -15,28 +21,35 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from jsonschema import Draft202012Validator
+from starlette.exceptions import HTTPException
 
-from . import __version__
 from ._runtime import (
+    AccessLogMiddleware,
     ApiResponse,
     ApiStatusError,
+    Settings,
     UpstreamConnectError,
+    UpstreamResponseTooLarge,
     UpstreamTimeoutError,
-    env_float,
+    configure_logging,
     input_errors,
 )
-from .client import DEFAULT_TIMEOUT, AsyncClient
+from .client import AsyncClient
 
-TIMEOUT_ENV = "TRACK_BATCH_TIMEOUT"
 PROBLEM_JSON = "application/problem+json"
 # Upstream headers a caller needs to act on the answer; the rest describe the upstream hop.
 PASSTHROUGH_HEADERS = ("content-type", "retry-after")
+OPENAPI: dict[str, Any] = json.loads(Path(__file__).with_name("openapi.json").read_text("utf-8"))
+
+configure_logging()
 
 
 class ProblemError(Exception):
@@ -61,22 +74,34 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    # Creating the client checks the credentials: a service missing them refuses to start.
-    async with AsyncClient(timeout=env_float(TIMEOUT_ENV, DEFAULT_TIMEOUT)) as client:
+    # Reading the settings and creating the client check the environment: a service missing
+    # a credential, or given a setting that does not parse, refuses to start.
+    settings = Settings.from_env()
+    app.state.settings = settings
+    async with AsyncClient(
+        timeout=settings.timeout,
+        connect_timeout=settings.connect_timeout,
+        retries=settings.retry,
+        max_response_bytes=settings.max_response_bytes,
+    ) as client:
         app.state.client = client
         yield
+        app.state.client = None
 
 
-app = FastAPI(
-    title="Customer.io Track API — Batch",
-    version=__version__,
-    description=(
-        "REST adapter for Customer.io Track API — Batch. One "
-        "Spectral-compliant resource per consumed operation, prefixed "
-        "with /v1."
-    ),
+class Service(FastAPI):
+    """The FastAPI application; its OpenAPI document is the generated `openapi.json`."""
+
+    def openapi(self) -> dict[str, Any]:
+        return OPENAPI
+
+
+app = Service(
+    title=OPENAPI["info"]["title"],
+    version=OPENAPI["info"]["version"],
     lifespan=lifespan,
 )
+app.add_middleware(AccessLogMiddleware)
 
 
 @app.exception_handler(ProblemError)
@@ -95,9 +120,44 @@ async def _validation_handler(request: Request, exc: RequestValidationError) -> 
     )
 
 
+@app.exception_handler(HTTPException)
+async def _http_handler(request: Request, exc: HTTPException) -> Response:
+    response = problem(exc.status_code, _reason(exc.status_code), str(exc.detail))
+    response.headers.update(exc.headers or {})
+    return response
+
+
+@app.exception_handler(Exception)
+async def _internal_handler(request: Request, exc: Exception) -> JSONResponse:
+    # The server logs the error with its traceback; the caller learns only that it happened.
+    return problem(500, "Internal Server Error", "the service failed; the error is in its log")
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+async def read_body(request: Request) -> bytes:
+    """The request body, refused with 413 once it exceeds the limit: measured as it arrives, so
+    no more than the limit is ever held, with or without a Content-Length."""
+    limit: int = request.app.state.settings.max_body_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ProblemError(413, "Content Too Large", f"the request body exceeds {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        if len(body) + len(chunk) > limit:
+            raise ProblemError(413, "Content Too Large", f"the request body exceeds {limit} bytes")
+        body += chunk
+    return bytes(body)
+
+
 async def read_json_body(request: Request) -> tuple[bool, Any]:
     """(present, value) of the JSON request body; a body that is not JSON ends the request."""
-    raw = await request.body()
+    raw = await read_body(request)
     if not raw.strip():
         return False, None
     try:
@@ -119,18 +179,60 @@ def check_inputs(validator: Draft202012Validator, inputs: dict[str, Any]) -> Non
         )
 
 
-def passthrough(response: ApiResponse) -> Response:
-    """The upstream answer as the caller's: status, body bytes and the headers that matter."""
+def passthrough(response: ApiResponse, *, expect_object: bool) -> Response:
+    """The upstream answer as the caller's: status, body bytes and the headers that matter.
+
+    A success whose body is not the JSON the operation returns is the upstream's fault: 502.
+    """
+    if response.status_code < 300 and response.content.strip():
+        try:
+            data = response.json()
+        except (ValueError, UnicodeDecodeError):
+            return problem(
+                502,
+                "Bad Gateway",
+                f"the upstream API answered {response.status_code} with a body that is not JSON",
+            )
+        if expect_object and not isinstance(data, dict):
+            return problem(
+                502,
+                "Bad Gateway",
+                f"the upstream API answered {response.status_code} with JSON that is not an object",
+            )
     headers = {
         name: response.headers[name] for name in PASSTHROUGH_HEADERS if name in response.headers
     }
     return Response(content=response.content, status_code=response.status_code, headers=headers)
 
 
-def upstream_failure(exc: UpstreamConnectError | UpstreamTimeoutError) -> JSONResponse:
+def upstream_failure(
+    exc: UpstreamConnectError | UpstreamTimeoutError | UpstreamResponseTooLarge,
+) -> JSONResponse:
     if isinstance(exc, UpstreamTimeoutError):
         return problem(504, "Gateway Timeout", "the upstream API did not answer in time")
-    return problem(502, "Bad Gateway", "the upstream API could not be reached")
+    if isinstance(exc, UpstreamResponseTooLarge):
+        return problem(
+            502,
+            "Bad Gateway",
+            "the upstream API answered with a body larger than this service accepts",
+        )
+    return problem(
+        502, "Bad Gateway", "the upstream API could not be reached, or dropped the connection"
+    )
+
+
+@app.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """Liveness: the process serves requests."""
+    return {"status": "ok"}
+
+
+@app.get("/readyz")
+async def readyz(request: Request) -> Response:
+    """Readiness: the configuration is complete and the upstream client is open."""
+    if getattr(request.app.state, "client", None) is None:
+        return problem(503, "Service Unavailable", "the service is not started")
+    return JSONResponse({"status": "ready"})
 
 
 TRACKBATCH_INPUT = Draft202012Validator(
@@ -148,28 +250,8 @@ TRACKBATCH_INPUT = Draft202012Validator(
 )
 
 
-@app.post(
-    "/v1//v2/batch",
-    operation_id="trackbatch",
-    summary="Batch entity operations",
-    description="Batch entity operations",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "description": "Request body (JSON).",
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "description": "Request body (JSON).",
-                        "additionalProperties": True,
-                    }
-                }
-            },
-        }
-    },
-)
-@app.post("/v1/v2/batch", include_in_schema=False)
+@app.post("/v1//v2/batch")
+@app.post("/v1/v2/batch")
 async def trackbatch(request: Request) -> Response:
     """Batch entity operations
 
@@ -187,6 +269,6 @@ async def trackbatch(request: Request) -> Response:
         )
     except ApiStatusError as exc:
         upstream = exc.response
-    except (UpstreamConnectError, UpstreamTimeoutError) as exc:
+    except (UpstreamConnectError, UpstreamTimeoutError, UpstreamResponseTooLarge) as exc:
         return upstream_failure(exc)
-    return passthrough(upstream)
+    return passthrough(upstream, expect_object=True)

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from support.customerio_mock import CustomerioMock, MockConfig
+from support.processes import REPO_ROOT, RunningProcess
 from support.servers import free_port, serve_asgi
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "customerio"
@@ -154,3 +158,80 @@ def client_env(monkeypatch: pytest.MonkeyPatch, upstream: Upstream) -> Upstream:
 def closed_base_uri() -> str:
     """A base URI on a loopback port where nothing listens (connection refused)."""
     return f"http://127.0.0.1:{free_port()}/api/v1"
+
+
+# A variant of track-batch whose MCP tool is marked idempotent, so that its operation is
+# retried (see "Retries" in docs/semantics.md); generated like any spec.
+IDEMPOTENT_PACKAGE = "track_batch_idempotent"
+IDEMPOTENT_PREFIX = "TRACK_BATCH_IDEMPOTENT"
+
+
+def generate_variant(root: Path, stem: str, *replacements: tuple[str, str]) -> Path:
+    """Generate the package of specs/track-batch.yaml with `replacements` applied, saved as
+    `<stem>.yaml`, into `root/generated`; return that folder."""
+    text = (REPO_ROOT / "specs" / "track-batch.yaml").read_text("utf-8")
+    for old, new in replacements:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    spec = root / f"{stem}.yaml"
+    spec.write_text(text, "utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "naftiko_codegen", str(spec), "--out", str(root / "generated")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return root / "generated"
+
+
+@pytest.fixture(scope="session")
+def idempotent_generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The output folder holding the generated ``track_batch_idempotent`` package."""
+    return generate_variant(
+        tmp_path_factory.mktemp("idempotent"),
+        "track-batch-idempotent",
+        ("idempotent: false", "idempotent: true"),
+    )
+
+
+def fast_retries(prefix: str, **overrides: str) -> dict[str, str]:
+    """Service settings for fault tests: short timeouts, two quick retries."""
+    env = {
+        f"{prefix}_TIMEOUT": "1",
+        f"{prefix}_RETRIES": "2",
+        f"{prefix}_RETRY_BACKOFF": "0.05",
+        f"{prefix}_RETRY_BACKOFF_MAX": "0.2",
+        f"{prefix}_RETRY_DEADLINE": "15",
+        f"{prefix}_MAX_RESPONSE_BYTES": str(1024 * 1024),
+        f"{prefix}_SHUTDOWN_TIMEOUT": "5",
+    }
+    env.update(overrides)
+    return env
+
+
+def access_log(stderr: str) -> list[dict[str, Any]]:
+    """The access-log entries among a service's stderr lines (JSON, one per request)."""
+    entries = []
+    for line in stderr.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("logger", "").endswith(".access"):
+            entries.append(entry)
+    return entries
+
+
+def wait_for_access_log(
+    proc: RunningProcess, count: int, where: Callable[[dict[str, Any]], bool], timeout: float = 5.0
+) -> list[dict[str, Any]]:
+    """The service's access-log entries matching ``where``, once there are ``count`` of them
+    (an entry is written just after its response is sent)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        entries = [e for e in access_log(proc.stderr_text()) if where(e)]
+        if len(entries) >= count or time.monotonic() > deadline:
+            return entries
+        time.sleep(0.05)

@@ -108,6 +108,7 @@ MAX_ATTRIBUTES = 300
 HARD_BODY_CAP = 16 * 1024 * 1024
 # Upper bound on receive() calls while waiting for a disconnect; keeps every loop finite.
 MAX_RECEIVES = 10_000
+SEND_CHUNK = 64 * 1024  # response bodies larger than this are sent in several messages
 
 FAULT_KEYS = frozenset(
     {
@@ -123,6 +124,8 @@ FAULT_KEYS = frozenset(
         "drop_connection",
         "redirect",
         "location",
+        "body_bytes",
+        "truncate",
     }
 )
 FAULT_REPLY_KEYS = ("status", "accept_then_status", "redirect", "drop_connection")
@@ -250,6 +253,7 @@ class _Outcome:
     reply: _Reply | None  # None: no HTTP answer at all (drop_connection)
     delay_s: float = 0.0
     drop: str | None = None  # "close" or "reset"
+    truncate: bool = False  # send the headers and half the body, then close the connection
 
 
 class _Invalid(Exception):
@@ -360,8 +364,14 @@ def _validate_fault(fault: Mapping[str, Any]) -> dict[str, Any]:
         raise ValueError("'location' is only meaningful with 'redirect'")
     if "drop_connection" in fault and fault["drop_connection"] not in (True, "close", "reset"):
         raise ValueError("drop_connection must be true, 'close' or 'reset'")
-    if "body" in fault and "body_text" in fault:
-        raise ValueError("use either 'body' (JSON) or 'body_text' (raw text), not both")
+    if sum(k in fault for k in ("body", "body_text", "body_bytes")) > 1:
+        raise ValueError("use one of 'body' (JSON), 'body_text' (raw text) or 'body_bytes'")
+    if "body_bytes" in fault and (
+        not _is_int(fault["body_bytes"]) or not 16 <= fault["body_bytes"] <= HARD_BODY_CAP * 4
+    ):
+        raise ValueError(f"body_bytes must be a size in [16, {HARD_BODY_CAP * 4}]")
+    if "truncate" in fault and not isinstance(fault["truncate"], bool):
+        raise ValueError("truncate must be a boolean")
     if "delay_s" in fault:
         delay = fault["delay_s"]
         if isinstance(delay, bool) or not isinstance(delay, int | float) or not 0 <= delay <= 600:
@@ -382,9 +392,16 @@ def _validate_fault(fault: Mapping[str, Any]) -> dict[str, Any]:
     if "accept" in fault and not isinstance(fault["accept"], bool):
         raise ValueError("accept must be a boolean")
     if replies == ["drop_connection"] or not replies:
-        extra = {"status", "body", "body_text", "content_type", "retry_after", "headers"} & set(
-            fault
-        )
+        extra = {
+            "status",
+            "body",
+            "body_text",
+            "body_bytes",
+            "truncate",
+            "content_type",
+            "retry_after",
+            "headers",
+        } & set(fault)
         if extra:
             raise ValueError(f"{sorted(extra)} need a status (or redirect) to go with them")
     return dict(fault)
@@ -396,6 +413,9 @@ def _fault_reply(fault: Mapping[str, Any]) -> _Reply:
     headers: list[tuple[str, str]] = []
     if "body_text" in fault:
         body = fault["body_text"].encode("utf-8")
+    elif "body_bytes" in fault:
+        # a JSON object of exactly that many bytes
+        body = b'{"pad":"' + b"x" * (fault["body_bytes"] - 10) + b'"}'
     elif "body" in fault:
         body = _compact_json(fault["body"])
     else:
@@ -764,6 +784,10 @@ class CustomerioMock:
         - ``redirect`` + ``location``: answer a redirect; nothing is processed.
         - ``drop_connection``: ``true``/``"close"`` closes the socket (FIN), ``"reset"``
           aborts it (RST); no HTTP response at all. The request is recorded with status 0.
+        - ``body_bytes`` (with ``status``): the body is a JSON object of exactly that size,
+          sent in chunks.
+        - ``truncate: true`` (with ``status``): the headers announce the whole body, half of
+          it is sent, then the connection is closed.
         - ``delay_s``: wait this long before answering. Alone, the batch is processed
           normally first, so its ops are accepted even if the client gives up.
         """
@@ -844,6 +868,8 @@ class CustomerioMock:
             return  # the client gave up; the ops it sent stay accepted
         if outcome.drop is not None:
             await self._drop_connection(receive, send, outcome.drop)
+        elif outcome.reply is not None and outcome.truncate:
+            await self._send_truncated(receive, send, outcome.reply)
         elif outcome.reply is not None:
             await self._send(send, outcome.reply)
 
@@ -866,12 +892,42 @@ class CustomerioMock:
         return b"".join(chunks), False
 
     @staticmethod
-    async def _send(send: Send, reply: _Reply) -> None:
+    def _start_message(reply: _Reply) -> Message:
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers]
         headers.append((b"content-length", str(len(reply.body)).encode("ascii")))
         headers.append((b"cache-control", CACHE_CONTROL.encode("ascii")))
-        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
-        await send({"type": "http.response.body", "body": reply.body, "more_body": False})
+        return {"type": "http.response.start", "status": reply.status, "headers": headers}
+
+    @classmethod
+    async def _send(cls, send: Send, reply: _Reply) -> None:
+        await send(cls._start_message(reply))
+        # Large bodies go out in chunks, as a real server streams them.
+        body = reply.body
+        chunks = [body[i : i + SEND_CHUNK] for i in range(0, len(body), SEND_CHUNK)] or [b""]
+        for i, chunk in enumerate(chunks):
+            await send(
+                {"type": "http.response.body", "body": chunk, "more_body": i < len(chunks) - 1}
+            )
+
+    async def _send_truncated(self, receive: Receive, send: Send, reply: _Reply) -> None:
+        """Announce the whole body, send half of it, then close the connection (FIN): the
+        client sees the answer start and the connection end in the middle of the body."""
+        await send(self._start_message(reply))
+        await send(
+            {
+                "type": "http.response.body",
+                "body": reply.body[: len(reply.body) // 2],
+                "more_body": True,
+            }
+        )
+        transport = _find_transport(receive, send)
+        if transport is None:
+            raise ConnectionDropped("truncate fault: connection dropped in the middle of the body")
+        transport.close()
+        with anyio.move_on_after(2.0):
+            for _ in range(MAX_RECEIVES):
+                if (await receive())["type"] == "http.disconnect":
+                    return
 
     @staticmethod
     async def _wait_for_disconnect(receive: Receive, seconds: float) -> bool:
@@ -942,7 +998,7 @@ class CustomerioMock:
             self._batch_pipeline(record, complete)  # ops accepted; its answer is replaced
         if drop:
             return _Outcome(None, delay_s=delay, drop="reset" if drop == "reset" else "close")
-        return _Outcome(_fault_reply(fault), delay_s=delay)
+        return _Outcome(_fault_reply(fault), delay_s=delay, truncate=bool(fault.get("truncate")))
 
     def _rate_limited(self, record: RecordedRequest) -> _Reply | None:
         rate = self.config.rate_limit_rps

@@ -49,6 +49,7 @@ def test_consumer(cap: Capability):
 
 def test_consumed_operation(cap: Capability):
     (op,) = cap.operations
+    assert op.retryable is False  # a POST whose only tool says `idempotent: false`
     assert op.name == "trackbatch"
     assert op.method_name == "trackbatch"
     assert op.path == "../v2/batch"
@@ -100,7 +101,6 @@ def test_rest_route(cap: Capability):
     assert (argument.source, argument.input_name, argument.param.name) == ("input", "body", "body")
     assert route.call.operation == cap.operations[0]
     assert route.output.kind == "passthrough"
-    assert route.openapi["requestBody"]["required"] is True
 
 
 def test_mcp_tool(cap: Capability):
@@ -510,3 +510,38 @@ def test_tool_name_with_a_trailing_newline_is_refused(tmp_path: Path):
     text = variant((TOOL_NAME, '    tools:\n    - name: "get-item\\n"\n'))
     codes = [d.code for d in diagnostics_of(tmp_path, text) if d.is_error]
     assert codes in (["E108"], ["E112"])
+
+
+# --- retries ---------------------------------------------------------------------------------
+
+IDEMPOTENT = "      hints:\n        idempotent: true\n"
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"])
+def test_operations_idempotent_by_http_are_retryable(tmp_path: Path, method: str):
+    text = variant((CONSUMED_OP, f"        method: {method}\n        inputParameters:\n"))
+    assert built(tmp_path, text).operations[0].retryable is True
+
+
+@pytest.mark.parametrize(
+    ("tools", "expected"),
+    [
+        ([], False),  # no tool vouches for it
+        ([IDEMPOTENT], True),
+        ([IDEMPOTENT, IDEMPOTENT], True),
+        ([IDEMPOTENT, ""], False),  # one tool may do the work twice: not retried for anyone
+        ([""], False),
+        (["      hints:\n        idempotent: false\n"], False),
+    ],
+    ids=["no-tool", "idempotent", "both-idempotent", "one-not", "unset", "false"],
+)
+def test_post_is_retryable_only_when_every_tool_calling_it_is_idempotent(
+    tmp_path: Path, tools: list[str], expected: bool
+):
+    text = variant((CONSUMED_OP, "        method: POST\n        inputParameters:\n"))
+    head, _, _ = text.partition("  - type: mcp\n")
+    if tools:
+        head += "  - type: mcp\n    namespace: demo-mcp\n    tools:\n"
+        for i, hints in enumerate(tools):
+            head += f"    - name: tool-{i}\n      description: One tool\n{hints}      call: api.get-item\n"
+    assert built(tmp_path, head).operations[0].retryable is expected

@@ -173,11 +173,6 @@ def test_coerce_text_leaves_what_does_not_parse_as_text(text: str, schema: dict)
     assert coerce_text(text, schema) == text
 
 
-@pytest.mark.xfail(
-    reason="int() also accepts spellings no HTTP client means as integers (`1_000`, ` 5 `, Arabic-Indic "
-    "digits): they are silently rewritten instead of reported by validation",
-    strict=True,
-)
 @pytest.mark.parametrize("text", ["1_000", " 5 ", "\u0663"])
 def test_coerce_text_integer_accepts_only_plain_digits(text: str):
     assert coerce_text(text, {"type": "integer"}) == text
@@ -296,3 +291,173 @@ def test_basic_credentials():
 
 def test_env_prefix_constant():
     assert _runtime.ENV_PREFIX == "TRACK_BATCH"
+
+
+# --- retries ---------------------------------------------------------------------------------
+
+
+def _answer(status: int, **headers: str) -> _runtime.ApiResponse:
+    return _runtime.ApiResponse(status, httpx.Headers(headers), b"", "POST", "https://h/x")
+
+
+def _error(cls: type[_runtime.ApiError]) -> _runtime.ApiError:
+    return cls("failed", method="POST", url="https://h/x")
+
+
+def test_parse_retry_after_seconds_and_dates():
+    now = 1_000_000_000.0  # 2001-09-09T01:46:40Z
+    assert _runtime.parse_retry_after("120", now) == 120.0
+    assert _runtime.parse_retry_after(" 0 ", now) == 0.0
+    assert _runtime.parse_retry_after("Sun, 09 Sep 2001 01:47:10 GMT", now) == 30.0
+    assert _runtime.parse_retry_after("Sun, 09 Sep 2001 01:00:00 GMT", now) == 0.0  # past
+    for bad in (None, "", "soon", "-5", "1.5"):
+        assert _runtime.parse_retry_after(bad, now) is None
+
+
+def test_backoff_is_jittered_exponential_and_capped():
+    policy = _runtime.RetryPolicy(backoff=0.2, backoff_max=1.0)
+    for retry, ceiling in [(0, 0.2), (1, 0.4), (2, 0.8), (3, 1.0), (10, 1.0)]:
+        delays = {policy.backoff_delay(retry) for _ in range(50)}
+        assert all(ceiling / 2 <= d <= ceiling for d in delays), (retry, delays)
+        assert len(delays) > 1  # jittered
+
+
+@pytest.mark.parametrize(
+    "outcome",
+    [
+        _answer(429),
+        _answer(408),
+        _answer(500),
+        _answer(502),
+        _answer(503),
+        _answer(504),
+        _error(_runtime.UpstreamConnectError),
+        _error(_runtime.UpstreamTimeoutError),
+    ],
+    ids=["429", "408", "500", "502", "503", "504", "connect", "timeout"],
+)
+def test_transient_failures_are_retried_only_when_the_operation_allows(outcome):
+    policy = _runtime.RetryPolicy(max_retries=2, backoff=0.01, backoff_max=0.01)
+    retryable = _runtime.Attempts(policy, retryable=True, timeout=1.0)
+    assert retryable.delay_after(outcome) is not None
+    assert retryable.delay_after(outcome) is not None
+    assert retryable.delay_after(outcome) is None  # max_retries reached
+    assert _runtime.Attempts(policy, retryable=False, timeout=1.0).delay_after(outcome) is None
+
+
+@pytest.mark.parametrize("status", [200, 207, 400, 401, 403, 404, 413, 422])
+def test_answers_that_are_final_are_never_retried(status: int):
+    attempts = _runtime.Attempts(_runtime.RetryPolicy(), retryable=True, timeout=1.0)
+    assert attempts.delay_after(_answer(status)) is None
+    too_large = _error(_runtime.UpstreamResponseTooLarge)
+    assert _runtime.Attempts(_runtime.RetryPolicy(), True, 1.0).delay_after(too_large) is None
+
+
+def test_retry_after_is_honoured_up_to_the_cap_and_the_deadline():
+    policy = _runtime.RetryPolicy(deadline=10.0, retry_after_max=5.0)
+    assert (
+        _runtime.Attempts(policy, True, 1.0).delay_after(_answer(429, **{"retry-after": "3"}))
+        == 3.0
+    )
+    assert (
+        _runtime.Attempts(policy, True, 1.0).delay_after(_answer(503, **{"retry-after": "6"}))
+        is None
+    )
+    short = _runtime.RetryPolicy(deadline=2.0, retry_after_max=60.0)
+    assert (
+        _runtime.Attempts(short, True, 1.0).delay_after(_answer(429, **{"retry-after": "3"}))
+        is None
+    )
+
+
+def test_a_retry_gets_what_is_left_of_the_deadline():
+    attempts = _runtime.Attempts(_runtime.RetryPolicy(deadline=0.5), retryable=True, timeout=10.0)
+    assert attempts.budget() == 10.0  # the first attempt has the whole timeout
+    attempts.count = 1
+    assert attempts.budget() <= 0.5
+
+
+def test_retries_off():
+    assert _runtime.NO_RETRIES.max_retries == 0
+    attempts = _runtime.Attempts(_runtime.NO_RETRIES, retryable=True, timeout=1.0)
+    assert attempts.delay_after(_answer(503)) is None
+    with pytest.raises(ValueError):
+        _runtime.RetryPolicy(max_retries=-1)
+
+
+# --- settings, secrets, request ids, logs ----------------------------------------------------
+
+
+def test_settings_defaults_and_overrides():
+    defaults = _runtime.Settings.from_env({})
+    assert (defaults.timeout, defaults.connect_timeout) == (10.0, 10.0)
+    assert defaults.retry == _runtime.RetryPolicy()
+    assert defaults.max_body_bytes == 1024 * 1024
+    env = {
+        "TRACK_BATCH_TIMEOUT": "4",
+        "TRACK_BATCH_CONNECT_TIMEOUT": "9",  # at most the timeout
+        "TRACK_BATCH_RETRIES": "0",
+        "TRACK_BATCH_MAX_BODY_BYTES": "100",
+    }
+    settings = _runtime.Settings.from_env(env)
+    assert (settings.timeout, settings.connect_timeout) == (4.0, 4.0)
+    assert settings.retry.max_retries == 0
+    assert settings.max_body_bytes == 100
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TRACK_BATCH_RETRIES", "-1"),
+        ("TRACK_BATCH_RETRIES", "two"),
+        ("TRACK_BATCH_MAX_BODY_BYTES", "0"),
+        ("TRACK_BATCH_RETRY_DEADLINE", "nan"),
+        ("TRACK_BATCH_TIMEOUT", "inf"),
+    ],
+)
+def test_settings_refuse_what_does_not_parse(name: str, value: str):
+    with pytest.raises(ConfigurationError, match=name):
+        _runtime.Settings.from_env({name: value})
+
+
+def test_redactor_hides_every_form_of_a_secret():
+    redact = _runtime.Redactor(["p@ss word"], ["Basic dXNlcjpwQHNzIHdvcmQ="])
+    text = "a p@ss word, p%40ss%20word, p%40ss+word, Basic dXNlcjpwQHNzIHdvcmQ= end"
+    assert redact(text) == "a ***, ***, ***, *** end"
+    assert "p@ss" not in repr(redact)
+
+
+@pytest.mark.parametrize(
+    ("offered", "kept"),
+    [
+        ("abc-123", True),
+        ("x" * 128, True),
+        ("x" * 129, False),
+        ("a b", False),
+        ("é", False),
+        ("", False),
+        (None, False),
+        ("tab\there", False),
+    ],
+)
+def test_request_id_from(offered, kept: bool):
+    made = _runtime.request_id_from(offered)
+    assert (made == offered) is kept
+    if not kept:
+        assert len(made) == 32
+
+
+def test_json_formatter_writes_one_line_with_fields():
+    import logging
+
+    record = logging.LogRecord("track_batch.access", logging.INFO, __file__, 1, "request", (), None)
+    record.fields = {"status": 200, "path": "/x\ny"}
+    line = _runtime.JsonFormatter().format(record)
+    assert "\n" not in line
+    entry = json.loads(line)
+    assert (entry["message"], entry["status"], entry["path"], entry["level"]) == (
+        "request",
+        200,
+        "/x\ny",
+        "info",
+    )
