@@ -49,7 +49,8 @@ def _py_str(text: str) -> str:
         return _py_str_one(text)
     chunks = re.findall(rf".{{1,{_CHUNK}}}(?:\s+|$)|.{{1,{_CHUNK}}}", text, flags=re.DOTALL)
     assert "".join(chunks) == text
-    return "(" + " ".join(_py_str_one(c) for c in chunks) + ")"
+    # adjacent literals are one expression anywhere; black adds parentheses where it splits them
+    return " ".join(_py_str_one(c) for c in chunks)
 
 
 def _py_str_one(text: str) -> str:

@@ -88,7 +88,21 @@ TOOLS: tuple[types.Tool, ...] = (
 )
 VALIDATORS = {tool.name: Draft202012Validator(tool.input_schema) for tool in TOOLS}
 
+Handler = Callable[[AsyncClient, dict[str, Any]], Awaitable[ApiResponse]]
+HANDLERS: dict[str, Handler] = {}
 
+
+def handles(name: str) -> Callable[[Handler], Handler]:
+    """Registers the function that calls upstream for the tool `name`."""
+
+    def register(function: Handler) -> Handler:
+        HANDLERS[name] = function
+        return function
+
+    return register
+
+
+@handles("batch-entity-operations")
 async def batch_entity_operations(client: AsyncClient, arguments: dict[str, Any]) -> ApiResponse:
     """Tool `batch-entity-operations`: calls `track-batch.trackbatch`."""
     return await client.trackbatch(
@@ -96,9 +110,6 @@ async def batch_entity_operations(client: AsyncClient, arguments: dict[str, Any]
     )
 
 
-HANDLERS: dict[str, Callable[[AsyncClient, dict[str, Any]], Awaitable[ApiResponse]]] = {
-    "batch-entity-operations": batch_entity_operations,
-}
 STRUCTURED = {tool.name for tool in TOOLS if tool.output_schema is not None}
 
 
@@ -205,11 +216,9 @@ server: Server[Any] = Server(
     SERVER_NAME,
     version=__version__,
     title="Customer.io Track API — Batch",
-    instructions=(
-        "MCP adapter for Customer.io Track API — Batch. One tool per "
-        "consumed operation, routed inline through this capability's "
-        "consumes block."
-    ),
+    instructions="MCP adapter for Customer.io Track API — Batch. One tool per "
+    "consumed operation, routed inline through this capability's "
+    "consumes block.",
     on_list_tools=list_tools,
     on_call_tool=call_tool,
 )
