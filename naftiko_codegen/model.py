@@ -255,7 +255,7 @@ class Capability:
                     used.add("expand_path")
                 if op.by_location("query"):
                     used.add("add_query")
-                if op.by_location("header") or op.by_location("cookie"):
+                if any(p.fixed is None for p in op.by_location("header") + op.by_location("cookie")):
                     used.add("scalar_text")
                 if op.body != "none":
                     used.add("dump_json")
