@@ -32,10 +32,9 @@ from .model import (
     route_variable,
 )
 from .names import dedupe, env_prefix, mcp_tool_name_ok, package_name, python_identifier
+from .templating import PATH_PLACEHOLDER as _PLACEHOLDER
 from .templating import Binds, parse
-from .validate import consumed_operations, doc_get
 
-_PLACEHOLDER = re.compile(r"\{\{?\s*([^{}\s]+)\s*\}?\}")
 _SCALAR_TYPES = {"string", "number", "integer", "boolean", "object", "array", "null"}
 _DEFAULT_HOST = "127.0.0.1"
 FREE_OBJECT = {"type": "object", "additionalProperties": True}
@@ -49,7 +48,6 @@ class _Builder:
         self.package = package
         self.diagnostics: list[Diagnostic] = []
         self.binds = Binds.from_data(self.data.get("binds"))
-        self.index = consumed_operations(self.data)
         self.operations: dict[str, ConsumedOperation] = {}  # "ns.name" -> model
 
     def unsupported(self, path: JsonPath, what: str, hint: str = "") -> None:
@@ -275,10 +273,10 @@ class _Builder:
         self.unsupported(path, "output mappings other than the whole document (`mapping: $.`)")
         return None
 
-    def call(self, op: dict[str, Any], path: JsonPath, namespaces: set[str],
-             inputs: dict[str, str]) -> tuple[ConsumedOperation, list[tuple[Parameter, str | None, Any]]] | None:
+    def call(self, op: dict[str, Any], path: JsonPath,
+             namespaces: set[str]) -> tuple[ConsumedOperation, list[tuple[Parameter, str | None, Any]]] | None:
         """Resolve `call` and `with`: for each argument of the consumed operation, the exposed
-        input that supplies it (or a literal). `inputs` maps known input names to themselves."""
+        input that supplies it (or a literal)."""
         if "call" not in op:
             self.unsupported(path, "an exposed operation without `call` (mock outputs, steps or `ref`)")
             return None
@@ -325,7 +323,7 @@ class _Builder:
                 }
                 for p in resource.get("inputParameters") or []:
                     declared.setdefault(str(p["name"]), p)
-                resolved = self.call(op, obase, namespaces, {})
+                resolved = self.call(op, obase, namespaces)
                 output = self.output(op.get("outputParameters"), obase + ("outputParameters",))
                 if resolved is None or output is None:
                     continue
@@ -427,7 +425,7 @@ class _Builder:
                            f"MCP tool name `{name}` breaks the protocol's rule (1-64 characters of A-Z a-z 0-9 _ - .)",
                            "MCP clients refuse longer names and other characters; rename the tool")
                 continue
-            resolved = self.call(tool, tbase, namespaces, {})
+            resolved = self.call(tool, tbase, namespaces)
             output = self.output(tool.get("outputParameters"), tbase + ("outputParameters",))
             if resolved is None or output is None:
                 continue
@@ -604,5 +602,3 @@ def build(doc: Document, source: str | None = None, warnings: list[Diagnostic] |
         if warnings is not None:
             warnings.extend(d for d in builder.diagnostics if not d.is_error)
 
-
-__all__ = ["build", "doc_get"]

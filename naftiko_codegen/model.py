@@ -6,6 +6,7 @@ plain `str` and reach code only through the escaping filters in `render.py`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -157,8 +158,6 @@ class RestInput:
 
 def route_variable(name: str) -> str:
     """`{x-id}` -> `x_id`: Starlette path variables must be identifiers (any, keywords too)."""
-    import re
-
     text = re.sub(r"\W", "_", name, flags=re.ASCII)
     return text if text and not text[0].isdigit() else f"v_{text}"
 

@@ -13,6 +13,8 @@ from typing import Any
 
 from .model import Template, TemplatePart
 
+# A path placeholder: `{x}` (OpenAPI style) or `{{x}}` (the dialect's), the same parameter.
+PATH_PLACEHOLDER = re.compile(r"\{\{?\s*([^{}\s]+)\s*\}?\}")
 VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}")
 
 

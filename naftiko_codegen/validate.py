@@ -19,12 +19,12 @@ import jsonschema
 
 from .diagnostics import Diagnostic, Severity
 from .load import Document, JsonPath
+from .templating import PATH_PLACEHOLDER as _PLACEHOLDER
 from .templating import Binds, references
 
 SCHEMA_RESOURCE = "capability.schema.json"
 OFFICIAL_SCHEMA_RESOURCE = "naftiko-schema-alpha2.json"
 
-_PLACEHOLDER = re.compile(r"\{\{?\s*([^{}\s]+)\s*\}?\}")
 _DANGEROUS = re.compile(r"<\s*script|\beval\s*\(", re.IGNORECASE)
 WARN = Severity.WARNING
 
