@@ -12,7 +12,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from .diagnostics import Diagnosed, Diagnostic
+from .diagnostics import Diagnosed, Diagnostic, Severity
 from .load import Document, JsonPath, load_file
 
 
@@ -56,6 +56,17 @@ def resolve_imports(doc: Document, spec: Path) -> list[Diagnostic]:
                                       hint=first.hint or "check the path, relative to the spec's folder"))
             continue
         entries = imported.data.get("consumes") if isinstance(imported.data, dict) else None
+        if entries is None and isinstance(imported.data, dict):
+            # A whole capability (how alpha1 projects share consumed APIs): its own consumes
+            # list holds the namespace, and nothing else of that file applies to this spec.
+            inner = imported.data.get("capability")
+            entries = inner.get("consumes") if isinstance(inner, dict) else None
+            if isinstance(entries, list):
+                out.append(doc.diagnostic(where + ("location",), "W240",
+                                          f"`{entry['location']}` is a whole capability; its `capability.consumes` "
+                                          f"entry `{entry['import']}` is imported",
+                                          hint="shared files usually hold only a root `consumes` list",
+                                          severity=Severity.WARNING))
         found = [e for e in entries or [] if isinstance(e, dict) and e.get("namespace") == entry["import"]]
         if not found:
             names = sorted(str(e.get("namespace")) for e in entries or [] if isinstance(e, dict))

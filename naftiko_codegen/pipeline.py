@@ -49,7 +49,10 @@ def check(spec: Path, *, strict: bool = False) -> tuple[Document | None, Result]
         return None, result
     from .imports import resolve_imports
 
+    from .dialect import normalise
+
     result.diagnostics = resolve_imports(doc, spec)
+    result.diagnostics += normalise(doc)
     result.diagnostics += validate(doc, strict=strict)
     if strict:
         result.diagnostics = [d.as_error() if d.severity is Severity.WARNING else d for d in result.diagnostics]

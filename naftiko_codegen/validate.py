@@ -272,8 +272,10 @@ class _Rules:
                 if "?" in raw:
                     self.report(rpath + ("path",), "E104", "a resource path must not contain a query string",
                                 "declare query values as `in: query` input parameters")
-                placeholders = set(_PLACEHOLDER.findall(raw))
                 for oi, op in enumerate(_list(resource.get("operations"))):
+                    # an operation-level `path` continues the resource's (build.py joins them)
+                    own = _dict(op).get("path")
+                    placeholders = set(_PLACEHOLDER.findall(raw + "/" + own if isinstance(own, str) else raw))
                     params = shared + [p for p in _list(_dict(op).get("inputParameters")) if isinstance(p, dict)]
                     declared = {str(p.get("name")) for p in params if p.get("in") == "path"}
                     opath = rpath + ("operations", oi)

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import argparse
 import base64
+import csv
 import importlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -243,22 +245,57 @@ def upstream() -> Iterator[tuple[str, Recorder]]:
         yield url, recorder
 
 
-def run(specs: list[Path], work: Path) -> list[Outcome]:
+def lay_out(folder: Path, tree: Path) -> dict[Path, str]:
+    """Copy a flattened corpus (`provider__file.yaml`, with SOURCES.tsv naming each file's
+    repository and path) back into its original tree under `tree`, so that imports such as
+    `./shared/x.yaml` resolve against the corpus files that really came from there.
+    Returns {spec in the tree: corpus file name}; files SOURCES.tsv does not list stay flat."""
+    specs = sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    sources = folder / "SOURCES.tsv"
+    placed: dict[str, str] = {}
+    if sources.is_file():
+        with sources.open(encoding="utf-8") as handle:
+            for row in csv.DictReader(handle, delimiter="\t"):
+                placed[row["file"]] = f"{row['repo']}/{row['path']}"
+    out: dict[Path, str] = {}
+    for spec in specs:
+        name = spec.relative_to(folder).as_posix()
+        target = tree / (placed.get(name) or f"_flat/{name}")
+        if target in out:  # two corpus files from one path: keep both, the second one flat
+            target = tree / "_flat" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(spec, target)
+        out[target] = name
+    return out
+
+
+def _missing_imports(result: Any) -> list[str]:
+    return sorted({m.group(1) for d in result.diagnostics if d.code == "E130"
+                   for m in [re.search(r"cannot import `([^`]+)`", d.message)] if m})
+
+
+def run(specs: list[Path] | dict[Path, str], work: Path) -> list[Outcome]:
+    """`specs`: paths, or {path: name to report it under} (see lay_out)."""
+    named = specs if isinstance(specs, dict) else {spec: spec.name for spec in specs}
     outcomes = []
     with upstream() as (url, recorder):
-        for spec in specs:
+        for spec, name in named.items():
             result = generate(spec, spec.parent)
             if not result.ok:
                 errors = [d for d in result.diagnostics if d.is_error]
                 first = errors[0]
-                outcomes.append(Outcome(spec.name, "refused",
-                                        f"{first.line}:{first.column} {first.code} {first.message}"[:160]))
+                missing = _missing_imports(result)
+                detail = f"{first.line}:{first.column} {first.code} {first.message}"[:160]
+                if missing:
+                    detail = (f"{first.line}:{first.column} {first.code} imports missing from the corpus: "
+                              + ", ".join(missing))[:300]
+                outcomes.append(Outcome(name, "refused", detail))
                 continue
-            folder = work / spec.stem
+            folder = work / Path(name).stem
             output.write(folder, {result.package: result.files})
             text = spec.read_text("utf-8")
             problems = check_package(folder, result.package, yaml.safe_load(text), text, url, recorder)
-            outcomes.append(Outcome(spec.name, "broken" if problems else "generated",
+            outcomes.append(Outcome(name, "broken" if problems else "generated",
                                     "; ".join(problems)[:300]))
     return outcomes
 
@@ -287,9 +324,9 @@ def main() -> int:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--report", type=Path, help="write the Markdown report here")
     args = parser.parse_args()
-    specs = sorted(p for p in args.folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
     with tempfile.TemporaryDirectory() as work:
-        outcomes = run(specs, Path(work))
+        specs = lay_out(args.folder, Path(work) / "tree")
+        outcomes = run(specs, Path(work) / "packages")
     text = report(outcomes, str(args.folder))
     if args.report:
         args.report.write_text(text)

@@ -1,0 +1,356 @@
+"""Between imports and validation: the dialect as people actually write it.
+
+Real capabilities repeat things (a consumed API listed twice, every operation of a namespace
+named `post`), lose a path placeholder when a path parameter is declared, or leak YAML into a
+name. Where the intent is unambiguous, this step rewrites the document in place into the form
+the rest of the pipeline knows, and says so with a warning (W240-W259). Where it is not, it
+leaves the document alone (the validator then refuses it) or refuses it here (E170-E179).
+
+Every rewrite keeps diagnostics pointing at the user's lines: renamed values keep their path,
+removed list items shift the positions of the items after them, and new nodes take the position
+of the node they were made from. docs/semantics.md ("The dialect as written") lists the rules.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .diagnostics import Diagnostic, Severity
+from .load import Document, JsonPath
+from .names import words
+from .templating import PATH_PLACEHOLDER
+
+WARN = Severity.WARNING
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _delete(doc: Document, list_path: JsonPath, index: int) -> None:
+    """Remove item `index` of the list at `list_path`, and move the positions of later items."""
+    container: Any = doc.data
+    for part in list_path:
+        container = container[part]
+    del container[index]
+    depth = len(list_path)
+    for table in (doc.values, doc.keys):
+        moved: dict[JsonPath, Any] = {}
+        for path, pos in table.items():
+            if len(path) > depth and path[:depth] == list_path and isinstance(path[depth], int):
+                item = path[depth]
+                if item == index:
+                    continue
+                if isinstance(item, int) and item > index:
+                    path = path[:depth] + (item - 1,) + path[depth + 1:]
+            moved[path] = pos
+        table.clear()
+        table.update(moved)
+
+
+def _place(doc: Document, path: JsonPath, value: Any, source: JsonPath) -> None:
+    """Give a new node (and everything in it) the position of the node it was made from."""
+    position = doc.position(source)
+    doc.values[path] = position
+    if isinstance(value, dict):
+        for key, item in value.items():
+            doc.keys[path + (key,)] = position
+            _place(doc, path + (key,), item, source)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _place(doc, path + (i,), item, source)
+
+
+def _comparable(value: Any) -> Any:
+    return repr(value)
+
+
+class _Dialect:
+    def __init__(self, doc: Document):
+        self.doc = doc
+        self.out: list[Diagnostic] = []
+        capability = _dict(_dict(doc.data).get("capability"))
+        self.capability = capability
+
+    def warn(self, path: JsonPath, code: str, message: str, hint: str = "", key: bool = False) -> None:
+        self.out.append(self.doc.diagnostic(path, code, message, hint=hint, severity=WARN, key=key))
+
+    def error(self, path: JsonPath, code: str, message: str, hint: str = "") -> None:
+        self.out.append(self.doc.diagnostic(path, code, message, hint=hint))
+
+    def run(self) -> list[Diagnostic]:
+        if not isinstance(self.doc.data, dict):
+            return self.out
+        self.names_with_whitespace()
+        self.repeated_consumers()
+        self.repeated_operations()
+        self.lost_placeholders()
+        return self.out
+
+    # --- names --------------------------------------------------------------------------
+
+    def names_with_whitespace(self) -> None:
+        """`name: "inventory_item_id\\n    required"`: a flow scalar that swallowed the next
+        line. The first word is the name; the rest never was part of it."""
+        for ci, consumer in enumerate(_list(self.capability.get("consumes"))):
+            for ri, resource in enumerate(_list(_dict(consumer).get("resources"))):
+                for oi, op in enumerate(_list(_dict(resource).get("operations"))):
+                    for pi, param in enumerate(_list(_dict(op).get("inputParameters"))):
+                        name = _dict(param).get("name")
+                        if isinstance(name, str) and name.strip() and re.search(r"\s", name.strip()):
+                            first = name.split()[0]
+                            if "\n" not in name:
+                                continue  # `first name`: a real name with a space, kept (the schema decides)
+                            param["name"] = first
+                            self.warn(("capability", "consumes", ci, "resources", ri, "operations", oi,
+                                       "inputParameters", pi, "name"), "W245",
+                                      f"parameter name {name!r} runs over a line break; its first word "
+                                      f"`{first}` is the name", "put the name on one line")
+
+    # --- consumes entries listed more than once ------------------------------------------
+
+    def repeated_consumers(self) -> None:
+        """The same namespace twice under `consumes`. An identical repeat is dropped; entries
+        that differ only in their resources (same type, baseUri, authentication and shared
+        parameters) are merged. Anything else stays for the validator to refuse (E120)."""
+        consumes = self.capability.get("consumes")
+        if not isinstance(consumes, list):
+            return
+        i = 0
+        first_of: dict[str, int] = {}
+        while i < len(consumes):
+            entry = consumes[i]
+            namespace = _dict(entry).get("namespace")
+            if not isinstance(namespace, str) or "import" in _dict(entry):
+                i += 1
+                continue
+            if namespace not in first_of:
+                first_of[namespace] = i
+                i += 1
+                continue
+            fi = first_of[namespace]
+            first = consumes[fi]
+            line = self.doc.position(("capability", "consumes", fi)).line
+            here: JsonPath = ("capability", "consumes", i)
+            if _comparable(entry) == _comparable(first):
+                self.warn(here + ("namespace",), "W243",
+                          f"consumed API `{namespace}` repeats the one on line {line} exactly; the repeat is ignored",
+                          "remove the repeated entry")
+                _delete(self.doc, ("capability", "consumes"), i)
+                continue
+            same = all(_comparable(_dict(entry).get(k)) == _comparable(_dict(first).get(k))
+                       for k in set(_dict(entry)) | set(_dict(first)) if k not in ("resources", "description"))
+            if same and isinstance(first.get("resources"), list) and isinstance(entry.get("resources"), list):
+                self.warn(here + ("namespace",), "W243",
+                          f"consumed API `{namespace}` is declared again (first on line {line}) with the same "
+                          "base URI and authentication; its resources are merged into the first",
+                          "list all resources of the API under one entry")
+                resources = first["resources"]
+                for ri, resource in enumerate(entry["resources"]):
+                    target = ("capability", "consumes", fi, "resources", len(resources))
+                    resources.append(resource)
+                    _place_from(self.doc, target, here + ("resources", ri))
+                _delete(self.doc, ("capability", "consumes"), i)
+                continue
+            i += 1
+
+    # --- operations named alike in one namespace -----------------------------------------
+
+    def repeated_operations(self) -> None:
+        """Operation names repeated within one consumed namespace (`post` for every endpoint of
+        a generated file). Identical repeats are dropped. Distinct ones keep the first name and
+        the others get `-2`, `-3`… in order; then each `call` of the shared name is pointed at
+        the one operation that matches its caller (see _pick), or refused (E170)."""
+        renamed: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {}
+        for ci, consumer in enumerate(_list(self.capability.get("consumes"))):
+            namespace = _dict(consumer).get("namespace")
+            if not isinstance(namespace, str):
+                continue
+            seen: dict[str, list[tuple[int, int]]] = {}
+            for ri, resource in enumerate(_list(_dict(consumer).get("resources"))):
+                for oi, op in enumerate(_list(_dict(resource).get("operations"))):
+                    name = _dict(op).get("name")
+                    if isinstance(name, str):
+                        seen.setdefault(name, []).append((ri, oi))
+            taken = set(seen)
+            removals: list[tuple[int, int]] = []
+            for name, places in seen.items():
+                if len(places) < 2:
+                    continue
+                resources = consumer["resources"]
+
+                def op_at(place: tuple[int, int]) -> dict[str, Any]:
+                    return resources[place[0]]["operations"][place[1]]  # type: ignore[no-any-return]
+
+                def address(place: tuple[int, int]) -> JsonPath:
+                    return ("capability", "consumes", ci, "resources", place[0], "operations", place[1])
+
+                first_line = self.doc.position(address(places[0])).line
+                kept: list[tuple[int, int]] = [places[0]]
+                for place in places[1:]:
+                    twin = next((k for k in kept if _comparable(op_at(k)) == _comparable(op_at(place))
+                                 and _comparable(_strip_ops(resources[k[0]])) == _comparable(_strip_ops(resources[place[0]]))), None)
+                    if twin is not None:
+                        self.warn(address(place) + ("name",), "W242",
+                                  f"operation `{namespace}.{name}` repeats the one on line {first_line} exactly; "
+                                  "the repeat is ignored", "remove the repeated operation")
+                        removals.append(place)
+                    else:
+                        kept.append(place)
+                if len(kept) < 2:
+                    continue
+                candidates = [(name, resources[kept[0][0]], op_at(kept[0]))]
+                n = 2
+                for place in kept[1:]:
+                    while f"{name}-{n}" in taken:
+                        n += 1
+                    new = f"{name}-{n}"
+                    taken.add(new)
+                    op_at(place)["name"] = new
+                    self.warn(address(place) + ("name",), "W242",
+                              f"operation name `{namespace}.{name}` is used again (first on line {first_line}); "
+                              f"this one is renamed `{new}`",
+                              "give each consumed operation of a namespace its own name")
+                    candidates.append((new, resources[place[0]], op_at(place)))
+                renamed[f"{namespace}.{name}"] = candidates
+            for ri, oi in sorted(removals, reverse=True):
+                _delete(self.doc, ("capability", "consumes", ci, "resources", ri, "operations"), oi)
+        if renamed:
+            self.point_calls(renamed)
+
+    def point_calls(self, renamed: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]]) -> None:
+        for path, caller, resource in _callers(self.capability):
+            call = caller.get("call")
+            if not isinstance(call, str) or call not in renamed:
+                continue
+            namespace = call.partition(".")[0]
+            candidates = renamed[call]
+            chosen = _pick(caller, resource, candidates)
+            if chosen is None:
+                listed = ", ".join(f"`{namespace}.{c[0]}`" for c in candidates)
+                self.error(path + ("call",), "E170",
+                           f"`call: {call}` is ambiguous: {len(candidates)} operations of `{namespace}` are named "
+                           f"`{call.partition('.')[2]}` (now {listed})",
+                           "call one of them by its new name, or rename the consumed operations")
+                continue
+            if chosen != call.partition(".")[2]:
+                caller["call"] = f"{namespace}.{chosen}"
+                self.warn(path + ("call",), "W244",
+                          f"`call: {call}` is taken to mean `{namespace}.{chosen}`, the operation it matches "
+                          "by resource, description and parameters", f"write `call: {namespace}.{chosen}`")
+
+    # --- path parameters without a placeholder -------------------------------------------
+
+    def lost_placeholders(self) -> None:
+        """`in: path` parameters whose `{name}` is in neither the resource nor the operation
+        path. Generated specs do this when several operations share a collection's resource
+        (`/gems` for `get-gem-info` with `gemName`): the parameter names the item, so the
+        operation's path gets `/{name}` appended, in declaration order."""
+        for ci, consumer in enumerate(_list(self.capability.get("consumes"))):
+            shared = [p for p in _list(_dict(consumer).get("inputParameters")) if isinstance(p, dict)]
+            for ri, resource in enumerate(_list(_dict(consumer).get("resources"))):
+                raw = _dict(resource).get("path")
+                if not isinstance(raw, str):
+                    continue
+                for oi, op in enumerate(_list(_dict(resource).get("operations"))):
+                    if not isinstance(op, dict):
+                        continue
+                    own = op.get("path") if isinstance(op.get("path"), str) else ""
+                    present = set(PATH_PLACEHOLDER.findall(raw + "/" + own))
+                    missing: list[tuple[int, str]] = []
+                    for pi, p in enumerate(shared + _list(op.get("inputParameters"))):
+                        name = _dict(p).get("name")
+                        if _dict(p).get("in") == "path" and isinstance(name, str) and name and name not in present:
+                            if re.fullmatch(r"[A-Za-z0-9_.~-]+", name) and name not in [m[1] for m in missing]:
+                                missing.append((pi - len(shared), name))
+                    if not missing:
+                        continue
+                    added = "".join("/{" + name + "}" for _, name in missing)
+                    obase: JsonPath = ("capability", "consumes", ci, "resources", ri, "operations", oi)
+                    new_path = (own.rstrip("/") + added) if own else added
+                    op["path"] = new_path
+                    _place(self.doc, obase + ("path",), new_path, obase)
+                    joined = raw.rstrip("/") + "/" + new_path.lstrip("/")
+                    for pi, name in missing:
+                        where = obase + (("inputParameters", pi, "name") if pi >= 0 else ())
+                        self.warn(where, "W241",
+                                  f"path parameter `{name}` has no `{{{name}}}` placeholder in `{raw}`; "
+                                  f"`{op.get('name')}` calls `{joined}`",
+                                  f"write the placeholder in the path, e.g. `path: {raw.rstrip('/')}/{{{name}}}`, "
+                                  "or declare the parameter `in: query`")
+
+
+def _strip_ops(resource: Any) -> Any:
+    return {k: v for k, v in _dict(resource).items() if k != "operations"}
+
+
+def _place_from(doc: Document, target: JsonPath, source: JsonPath) -> None:
+    """Copy the positions of the subtree at `source` to the same subtree moved to `target`."""
+    depth = len(source)
+    for table in (doc.values, doc.keys):
+        for path, pos in list(table.items()):
+            if path[:depth] == source:
+                table[target + path[depth:]] = pos
+
+
+def _callers(capability: dict[str, Any]) -> list[tuple[JsonPath, dict[str, Any], dict[str, Any]]]:
+    """(path, exposed operation or tool, its REST resource or {}) for everything with a `call`."""
+    out: list[tuple[JsonPath, dict[str, Any], dict[str, Any]]] = []
+    for ei, adapter in enumerate(_list(capability.get("exposes"))):
+        base: JsonPath = ("capability", "exposes", ei)
+        for ri, resource in enumerate(_list(_dict(adapter).get("resources"))):
+            for oi, op in enumerate(_list(_dict(resource).get("operations"))):
+                if isinstance(op, dict):
+                    out.append((base + ("resources", ri, "operations", oi), op, _dict(resource)))
+        for ti, tool in enumerate(_list(_dict(adapter).get("tools"))):
+            if isinstance(tool, dict):
+                out.append((base + ("tools", ti), tool, {}))
+    return out
+
+
+def _pick(caller: dict[str, Any], resource: dict[str, Any],
+          candidates: list[tuple[str, dict[str, Any], dict[str, Any]]]) -> str | None:
+    """The one candidate operation a caller of an ambiguous name means, or None.
+
+    Filters, each applied only when it keeps at least one candidate: the HTTP method of a REST
+    caller; the consumed resource whose name (as words) or path ends the caller's resource path;
+    an equal description; parameters that cover every `with` key. Exactly one must remain."""
+    left = list(candidates)
+
+    def narrow(keep: Any) -> None:
+        nonlocal left
+        kept = [c for c in left if keep(c)]
+        if kept:
+            left = kept
+
+    method = str(caller.get("method", "")).upper()
+    if method:
+        narrow(lambda c: str(c[2].get("method", "")).upper() == method)
+    if resource:
+        exposed_path = words(str(resource.get("path", "")))
+        exposed_name = words(str(resource.get("name", "")))
+
+        def same_resource(c: tuple[str, dict[str, Any], dict[str, Any]]) -> bool:
+            consumed = words(str(c[1].get("path", "")) + "/" + str(c[2].get("path", "") or ""))
+            return (bool(exposed_name) and words(str(c[1].get("name", ""))) == exposed_name) or (
+                bool(consumed) and exposed_path[-len(consumed):] == consumed)
+
+        narrow(same_resource)
+    description = caller.get("description")
+    if isinstance(description, str) and description:
+        narrow(lambda c: c[2].get("description") == description)
+    wanted = set(_dict(caller.get("with")))
+    if wanted:
+        narrow(lambda c: wanted <= {str(_dict(p).get("name")) for p in _list(c[2].get("inputParameters"))})
+    return left[0][0] if len(left) == 1 else None
+
+
+def normalise(doc: Document) -> list[Diagnostic]:
+    """Rewrite `doc.data` in place (see the module docstring); the warnings and errors found."""
+    return sorted(set(_Dialect(doc).run()))
+
