@@ -58,6 +58,7 @@ class _Builder:
         self.binds = Binds.from_data(self.data.get("binds"))
         self.operations: dict[str, ConsumedOperation] = {}  # "ns.name" -> model
         self.formats: dict[str, str] = {}  # "ns.name" -> outputRawFormat, when not json
+        self.projections: dict[str, tuple[list[Any], JsonPath]] = {}  # "ns.name" -> consumed outputs
 
     def unsupported(self, path: JsonPath, what: str, hint: str = "") -> None:
         self.diagnostics.append(
@@ -166,6 +167,9 @@ class _Builder:
                                          _RAW_FORMAT_HINTS.get(fmt, "json, xml, csv, text and binary are read"))
                     elif fmt != "json":
                         self.formats[f"{namespace}.{op.get('name') or op['id']}"] = fmt
+                    if isinstance(op.get("outputParameters"), list):  # read by orchestration steps
+                        self.projections[f"{namespace}.{op.get('name') or op['id']}"] = (
+                            op["outputParameters"], obase + ("outputParameters",))
                     params = self.parameters(list(shared) + list(op.get("inputParameters") or []),
                                              obase + ("inputParameters",), op_vars)
                     params = self.without_credentials(params, auth, obase, base, len(shared))
@@ -471,13 +475,20 @@ class _Builder:
                     ok = False
                     continue
                 value = step.get("lookupValue")
-                if not (isinstance(value, str) and value.strip().startswith("$")):
+                ref = _input_reference(value, namespaces)
+                parsed: Any = None
+                if ref is not None and ref in inputs:
+                    parsed = ("input", ref)  # the caller's input of that name
+                elif isinstance(value, str) and value.strip().startswith("$"):
+                    path_ = self.json_path(value, spath + ("lookupValue",))
+                    parsed = ("path", path_) if path_ is not None else None
+                else:
                     self.error(spath + ("lookupValue",), "E153",
-                               "a lookupValue must be a JSONPath into earlier steps (`$.step.field`)",
-                               hint="write `$.<step name>.<field>`")
+                               "a lookupValue must be a JSONPath into earlier steps (`$.step.field`) "
+                               "or an input (`{{name}}`)",
+                               hint="write `$.<step name>.<field>`, or declare the input")
                     ok = False
                     continue
-                parsed = self.json_path(value, spath + ("lookupValue",))
                 fields = [str(f.get("name") if isinstance(f, dict) else f) for f in step.get("outputParameters") or []]
                 if parsed is None:
                     ok = False
@@ -522,8 +533,12 @@ class _Builder:
                     one = fill(param, ref, None if ref is not None else value, spath)
                     if one is not None:
                         arguments.append(one)
+            projections = self.step_projections(str(step["call"]))
+            if projections is None:
+                ok = False
+                continue
             built.append(Step("call", name, call=Call(target, tuple(arguments)),
-                              source=fmt))  # type: ignore[arg-type]
+                              source=fmt, projections=projections))  # type: ignore[arg-type]
             names.add(name)
         mappings: list[tuple[tuple[str, ...], tuple[Any, ...]]] = []
         for mi, entry in enumerate(op.get("mappings") or []):
@@ -544,6 +559,25 @@ class _Builder:
             self.error(path + ("steps",), "E153", "an orchestration without steps", hint="add a `call` step")
             return None
         return Steps(tuple(built), tuple(mappings)) if ok else None
+
+    def step_projections(self, call: str) -> tuple[tuple[str, tuple[Any, ...]], ...] | None:
+        """The consumed operation's named outputs (`{name, mapping}`), which a step adds to each
+        object of its answer so later steps can use them (`{{step.name}}`)."""
+        outputs, opath = self.projections.get(call, ([], ()))
+        found: list[tuple[str, tuple[Any, ...]]] = []
+        for i, out in enumerate(outputs):
+            if not isinstance(out, dict) or not isinstance(out.get("name"), str):
+                continue
+            mapping = out.get("mapping", out.get("value"))
+            if not isinstance(mapping, str) or mapping.strip() in ("$", "$."):
+                continue  # the whole answer: it is there already
+            if not mapping.strip().startswith("$"):
+                continue
+            parsed = self.json_path(mapping, opath + (i, "mapping" if "mapping" in out else "value"))
+            if parsed is None:
+                return None
+            found.append((out["name"], parsed))
+        return tuple(found)
 
     def mappings_schema(self, mappings: tuple[tuple[tuple[str, ...], tuple[Any, ...]], ...],
                         outputs: Any) -> dict[str, Any]:
@@ -732,8 +766,8 @@ class _Builder:
                 "read_only_hint": bool(hints.get("readOnly", False)),
                 "destructive_hint": bool(hints.get("destructive", True)),
                 "idempotent_hint": bool(hints.get("idempotent", False)),
-                # every generated tool calls an external API
-                "open_world_hint": bool(hints.get("openWorld", True)),
+                # every tool that calls upstream reaches an external API; a mock does not
+                "open_world_hint": bool(hints.get("openWorld", call is not None or steps is not None)),
             }
             description = str(tool.get("description") or "") or (
                 (call.operation.description or f"Calls {call.operation.http_method} {call.operation.path} "

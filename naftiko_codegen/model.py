@@ -153,8 +153,10 @@ class Step:
     source: Literal["json", "xml", "csv"] = "json"
     index: str = ""
     match: str = ""
-    value: tuple[Any, ...] = ()  # parsed JSONPath into the steps' results
+    value: tuple[Any, ...] = ()  # ("path", parsed JSONPath into the steps' results) | ("input", name)
     fields: tuple[str, ...] = ()
+    # call: the consumed operation's named outputs, (name, parsed JSONPath), added to its answer
+    projections: tuple[tuple[str, tuple[Any, ...]], ...] = ()
 
     @property
     def runtime(self) -> tuple[Any, ...]:
@@ -166,7 +168,7 @@ class Step:
             (a.param.arg, a.source, a.input_name if a.source == "input" else a.literal)
             for a in self.call.arguments
         )
-        return ("call", self.name, self.call.operation.method_name, arguments, self.source)
+        return ("call", self.name, self.call.operation.method_name, arguments, self.source, self.projections)
 
 
 @dataclass(frozen=True)
@@ -338,18 +340,21 @@ class Capability:
     def maps_outputs(self) -> bool:
         """Whether any result is built from a mapping, a mock or steps (the runtime then carries
         the JSONPath evaluator)."""
-        routes = list(self.rest.routes) if self.rest else []
-        tools = list(self.mcp.tools) if self.mcp else []
-        return any(x.output.kind == "mapped" or x.steps is not None for x in [*routes, *tools])
+        return any(output.kind == "mapped" or steps is not None for output, steps in self._answers)
+
+    @property
+    def _answers(self) -> list[tuple[Output, Steps | None]]:
+        routes = [(r.output, r.steps) for r in self.rest.routes] if self.rest else []
+        return routes + ([(t.output, t.steps) for t in self.mcp.tools] if self.mcp else [])
 
     @property
     def reads_formats(self) -> frozenset[str]:
         """The upstream body formats other than JSON the runtime must read."""
         found: set[str] = set()
-        for x in [*(self.rest.routes if self.rest else ()), *(self.mcp.tools if self.mcp else ())]:
-            if x.output.kind == "mapped":
-                found.add(x.output.source)
-            for step in x.steps.steps if x.steps else ():
+        for output, steps in self._answers:
+            if output.kind == "mapped":
+                found.add(output.source)
+            for step in steps.steps if steps else ():
                 found.add(step.source)
         return frozenset(found - {"json"})
 
