@@ -497,6 +497,7 @@ class _Builder:
                                   value=parsed, fields=tuple(fields)))
                 names.add(name)
                 continue
+            names.add(name)  # even when the step is refused below: no second error for its users
             target = self.operations.get(str(step.get("call", "")))
             if target is None:
                 self.error(spath + ("call",), "E153", f"step `call: {step.get('call')}` names no consumed operation",
@@ -539,7 +540,6 @@ class _Builder:
                 continue
             built.append(Step("call", name, call=Call(target, tuple(arguments)),
                               source=fmt, projections=projections))  # type: ignore[arg-type]
-            names.add(name)
         mappings: list[tuple[tuple[str, ...], tuple[Any, ...]]] = []
         for mi, entry in enumerate(op.get("mappings") or []):
             mpath = path + ("mappings", mi)
