@@ -761,6 +761,10 @@ class _Builder:
             if planned is None:
                 continue
             call, steps, output = planned
+            if call is not None and self.formats.get(f"{call.operation.consumer}.{call.operation.name}") == "binary":
+                self.unsupported(tbase + ("call",), "an MCP tool returning a `binary` answer",
+                                 "MCP results carry text; expose the download over REST")
+                continue
             hints = tool.get("hints") or {}
             annotations = {
                 "read_only_hint": bool(hints.get("readOnly", False)),
