@@ -28,13 +28,21 @@ from .model import (
     RestAdapter,
     RestInput,
     RestRoute,
+    Step,
+    Steps,
     Template,
     route_variable,
 )
 from .names import dedupe, env_prefix, mcp_tool_name_ok, package_name, python_identifier
+from .outputs import PathError, parse_path, scalar_schema
 from .templating import PATH_PLACEHOLDER as _PLACEHOLDER
 from .templating import Binds, parse
 
+_RAW_FORMATS = ("json", "xml", "csv", "text", "binary")
+_RAW_FORMAT_HINTS = {
+    "yaml": "generated packages read no YAML (the standard library has no parser for it); "
+            "ask the API for JSON",
+}
 _SCALAR_TYPES = {"string", "number", "integer", "boolean", "object", "array", "null"}
 _DEFAULT_HOST = "127.0.0.1"
 FREE_OBJECT = {"type": "object", "additionalProperties": True}
@@ -49,6 +57,8 @@ class _Builder:
         self.diagnostics: list[Diagnostic] = []
         self.binds = Binds.from_data(self.data.get("binds"))
         self.operations: dict[str, ConsumedOperation] = {}  # "ns.name" -> model
+        self.formats: dict[str, str] = {}  # "ns.name" -> outputRawFormat, when not json
+        self.projections: dict[str, tuple[list[Any], JsonPath]] = {}  # "ns.name" -> consumed outputs
 
     def unsupported(self, path: JsonPath, what: str, hint: str = "") -> None:
         self.diagnostics.append(
@@ -151,9 +161,15 @@ class _Builder:
                                       ("steps", "orchestration `steps`")):
                         if key in op:
                             self.unsupported(obase + (key,), f"{what} on a consumed operation")
-                    fmt = str(op.get("outputRawFormat", "json"))
-                    if fmt != "json":
-                        self.unsupported(obase + ("outputRawFormat",), f"`outputRawFormat: {fmt}`")
+                    fmt = str(op.get("outputRawFormat") or "json").lower()
+                    if fmt not in _RAW_FORMATS:
+                        self.unsupported(obase + ("outputRawFormat",), f"`outputRawFormat: {fmt}`",
+                                         _RAW_FORMAT_HINTS.get(fmt, "json, xml, csv, text and binary are read"))
+                    elif fmt != "json":
+                        self.formats[f"{namespace}.{op.get('name') or op['id']}"] = fmt
+                    if isinstance(op.get("outputParameters"), list):  # read by orchestration steps
+                        self.projections[f"{namespace}.{op.get('name') or op['id']}"] = (
+                            op["outputParameters"], obase + ("outputParameters",))
                     params = self.parameters(list(shared) + list(op.get("inputParameters") or []),
                                              obase + ("inputParameters",), op_vars)
                     params = self.without_credentials(params, auth, obase, base, len(shared))
@@ -260,18 +276,122 @@ class _Builder:
 
     # --- exposes ----------------------------------------------------------------------------
 
-    def output(self, specs: Any, path: JsonPath) -> Output | None:
+    def output(self, specs: Any, path: JsonPath, fmt: str = "json", inputs: set[str] | None = None,
+               mock: bool = False) -> Output | None:
+        """What an exposed operation returns (see docs/semantics.md, "Output mapping and
+        orchestration"). `fmt`: the called operation's `outputRawFormat`; `inputs`: the names
+        a `value` template may use; `mock`: no call, the result is built from values alone."""
         specs = specs or []
         if not specs:
-            return Output("passthrough", FREE_OBJECT)
-        if len(specs) == 1:
+            return Output("raw", {}) if fmt in ("text", "binary") else Output("passthrough", FREE_OBJECT)
+        if len(specs) == 1 and not mock:
             only = specs[0]
             mapping = only.get("mapping", only.get("value"))
             if mapping in ("$", "$.") and not only.get("properties") and not only.get("items"):
-                kind = only.get("type", "object")
-                return Output("passthrough", FREE_OBJECT if kind == "object" else {})
-        self.unsupported(path, "output mappings other than the whole document (`mapping: $.`)")
-        return None
+                if fmt in ("text", "binary"):
+                    return Output("raw", {})
+                if fmt == "json":
+                    kind = only.get("type", "object")
+                    return Output("passthrough", FREE_OBJECT if kind == "object" else {})
+        if fmt in ("text", "binary"):
+            self.error(path, "E154", f"an answer in `outputRawFormat: {fmt}` cannot be mapped",
+                       hint="return it whole with `mapping: $.`, or read it as json, xml or csv")
+            return None
+        if fmt not in ("json", "xml", "csv"):
+            return None  # refused where the format is declared
+        text_only = fmt != "json"
+        shapes: list[tuple[str, Any, dict[str, Any]]] = []
+        for i, spec in enumerate(specs):
+            built = self.shape(spec, path + (i,), text_only, inputs or set(), nested=False)
+            if built is None:
+                return None
+            name = spec.get("name")
+            if (mock or len(specs) > 1) and not isinstance(name, str):
+                self.error(path + (i,), "E152", "an output among several (or of a mock) needs a `name`",
+                           hint="name it: the result is an object keyed by the outputs' names")
+                return None
+            shapes.append((str(name), *built))
+        if len(shapes) == 1 and not mock:
+            _name, shape, schema = shapes[0]
+        else:
+            shape = ("object", (), tuple((n, sh) for n, sh, _s in shapes))
+            schema = _object_schema({n: (sc, True) for n, _sh, sc in shapes})
+        return Output("mapped", _not_null(schema), shape, fmt)  # type: ignore[arg-type]
+
+    def shape(self, spec: dict[str, Any], path: JsonPath, text_only: bool, inputs: set[str],
+              nested: bool = True) -> tuple[Any, dict[str, Any]] | None:
+        """(runtime shape, JSON Schema) of one output or property; see `outputs.py`."""
+        mapping, value = spec.get("mapping"), spec.get("value")
+        if mapping is None and isinstance(value, str) and value.strip().startswith("$"):
+            mapping, value = value, None  # `value: $.x` is the older spelling of a mapping
+        declared = spec.get("type")
+        if value is not None:
+            if not isinstance(value, str):
+                return ("const", value), {}
+            parts: list[tuple[str, str | None]] = []
+            for literal, name in _template_parts(value):
+                if name is not None and name not in inputs:
+                    self.error(path + ("value",), "E151",
+                               f"`{{{{{name}}}}}` in this output's value is not an input of the operation",
+                               hint="declare it under inputParameters, or write the value literally")
+                    return None
+                parts.append((literal, name))
+            if all(n is None for _l, n in parts):
+                return ("const", value), {"type": "string"}
+            return ("text", tuple(parts)), {"type": "string"}
+        parsed = self.json_path(mapping, path + ("mapping",)) if mapping is not None else ()
+        if parsed is None:
+            return None
+        properties, items = spec.get("properties"), spec.get("items")
+        if declared == "object" or isinstance(properties, dict) and properties:
+            if not isinstance(properties, dict) or not properties:
+                if mapping is None:
+                    self.error(path, "E152", "an object output with neither `mapping` nor `properties`",
+                               hint="add `mapping: $.field` or the object's properties")
+                    return None
+                return ("value", parsed), {"type": ["object", "null"] if nested or parsed else "object"}
+            built: list[tuple[str, Any]] = []
+            schemas: dict[str, tuple[dict[str, Any], bool]] = {}
+            for key, sub in properties.items():
+                if not isinstance(sub, dict):
+                    self.error(path + ("properties", key), "E152", f"property `{key}` is not a mapping")
+                    return None
+                one = self.shape(sub, path + ("properties", key), text_only, inputs)
+                if one is None:
+                    return None
+                built.append((str(key), one[0]))
+                schemas[str(key)] = (one[1], True)
+            schema = _object_schema(schemas)
+            if nested or parsed:
+                schema["type"] = ["object", "null"]
+            return ("object", parsed, tuple(built)), schema
+        if declared == "array" or items is not None:
+            item_shape: Any = None
+            item_schema: dict[str, Any] = {}
+            if isinstance(items, dict) and (items.get("properties") or items.get("mapping") or "value" in items):
+                one = self.shape(items, path + ("items",), text_only, inputs)
+                if one is None:
+                    return None
+                item_shape, item_schema = one
+                if item_shape[0] == "value" and item_shape[1] == ():
+                    item_shape = None  # `mapping: $.` on items: each element unchanged
+            elif isinstance(items, dict):
+                item_schema = {k: v for k, v in scalar_schema(items.get("type"), text_only).items()}
+            schema = {"type": ["array", "null"] if nested or parsed else "array", "items": item_schema}
+            return ("array", parsed, item_shape, text_only), schema
+        if mapping is None:
+            self.error(path, "E152", "an output with neither `mapping` nor `value`",
+                       hint="add `mapping: $.field` (a JSONPath into the upstream answer) or a `value`")
+            return None
+        return ("value", parsed), scalar_schema(declared, text_only)
+
+    def json_path(self, text: Any, path: JsonPath) -> tuple[Any, ...] | None:
+        try:
+            return parse_path(str(text))
+        except PathError as exc:
+            self.error(path, "E150", f"JSONPath {exc}",
+                       hint="naftiko-gen reads `$`, `.name`, `['name']`, `[n]` and `[*]`")
+            return None
 
     def call(self, op: dict[str, Any], path: JsonPath,
              namespaces: set[str]) -> tuple[ConsumedOperation, list[tuple[Parameter, str | None, Any]]] | None:
@@ -296,6 +416,194 @@ class _Builder:
             else:
                 pairs.append((param, param.name, None))
         return target, pairs
+
+    def plan(self, op: dict[str, Any], path: JsonPath, namespaces: set[str], inputs: set[str],
+             fill: Any) -> tuple[Call | None, Steps | None, Output] | None:
+        """How an exposed operation or tool answers: one `call`, orchestration `steps`, or a
+        mock (outputs with values, nothing upstream). `fill(param, ref, literal, where)` turns a
+        consumed parameter and what `with` says into an Argument (adapter-specific)."""
+        outputs = op.get("outputParameters")
+        opath = path + ("outputParameters",)
+        if "call" in op:
+            resolved = self.call(op, path, namespaces)
+            output = self.output(outputs, opath, self.formats.get(str(op["call"]), "json"), inputs)
+            if resolved is None or output is None:
+                return None
+            target, pairs = resolved
+            arguments = [fill(param, ref, literal, path) for param, ref, literal in pairs]
+            return Call(target, tuple(a for a in arguments if a is not None)), None, output
+        if "steps" in op:
+            steps = self.steps(op, path, namespaces, inputs, fill)
+            if steps is None:
+                return None
+            if not steps.mappings:
+                return None, steps, Output("passthrough", {})
+            return None, steps, Output("mapped", self.mappings_schema(steps.mappings, outputs))
+        if "ref" in op:
+            self.unsupported(path + ("ref",), "`ref` to an aggregate function")
+            return None
+        if not outputs:
+            self.unsupported(path, "an exposed operation without `call`, `steps` or outputs")
+            return None
+        output = self.output(outputs, opath, "json", inputs, mock=True)
+        return (None, None, output) if output is not None else None
+
+    def steps(self, op: dict[str, Any], path: JsonPath, namespaces: set[str], inputs: set[str],
+              fill: Any) -> Steps | None:
+        built: list[Step] = []
+        names: set[str] = set()
+        ok = True
+        for si, step in enumerate(op.get("steps") or []):
+            spath = path + ("steps", si)
+            kind = str(step.get("type", "call"))
+            name = str(step.get("name", "") or f"step{si + 1}")
+            if kind not in ("call", "lookup"):
+                self.unsupported(spath + ("type",), f"`{kind}` steps",
+                                 "only `call` and `lookup` steps are generated; scripts would run spec code")
+                ok = False
+                continue
+            if name in names:
+                self.error(spath + ("name",), "E153", f"step `{name}` is declared twice in this orchestration",
+                           hint="give each step its own name: later steps and mappings refer to it")
+                ok = False
+                continue
+            if kind == "lookup":
+                index = str(step.get("index", ""))
+                if index not in names:
+                    self.error(spath + ("index",), "E153", f"lookup `index: {index}` names no earlier step",
+                               hint="name a `call` step that runs before this lookup")
+                    ok = False
+                    continue
+                value = step.get("lookupValue")
+                ref = _input_reference(value, namespaces)
+                parsed: Any = None
+                if ref is not None and ref in inputs:
+                    parsed = ("input", ref)  # the caller's input of that name
+                elif isinstance(value, str) and value.strip().startswith("$"):
+                    path_ = self.json_path(value, spath + ("lookupValue",))
+                    parsed = ("path", path_) if path_ is not None else None
+                else:
+                    self.error(spath + ("lookupValue",), "E153",
+                               "a lookupValue must be a JSONPath into earlier steps (`$.step.field`) "
+                               "or an input (`{{name}}`)",
+                               hint="write `$.<step name>.<field>`, or declare the input")
+                    ok = False
+                    continue
+                fields = [str(f.get("name") if isinstance(f, dict) else f) for f in step.get("outputParameters") or []]
+                if parsed is None:
+                    ok = False
+                    continue
+                built.append(Step("lookup", name, index=index, match=str(step.get("match", "")),
+                                  value=parsed, fields=tuple(fields)))
+                names.add(name)
+                continue
+            names.add(name)  # even when the step is refused below: no second error for its users
+            target = self.operations.get(str(step.get("call", "")))
+            if target is None:
+                self.error(spath + ("call",), "E153", f"step `call: {step.get('call')}` names no consumed operation",
+                           hint="write `<consumes namespace>.<operation name>`")
+                ok = False
+                continue
+            fmt = self.formats.get(str(step["call"]), "json")
+            if fmt not in ("json", "xml", "csv"):
+                self.error(spath + ("call",), "E154", f"a step cannot read an answer in `outputRawFormat: {fmt}`",
+                           hint="orchestration reads json, xml or csv answers")
+                ok = False
+                continue
+            mapping = step.get("with") or {}
+            arguments: list[Argument] = []
+            for param in target.arguments:
+                if param.name not in mapping:
+                    if param.name in inputs or param.required:
+                        one = fill(param, param.name, None, spath)
+                        if one is not None:
+                            arguments.append(one)
+                    continue  # optional and nobody supplies it: the client's default
+                value = mapping[param.name]
+                text = value.strip() if isinstance(value, str) else ""
+                ref = _input_reference(value, namespaces)
+                if text.startswith("$."):
+                    parsed = self.json_path(text, spath + ("with", param.name))
+                    if parsed is None:
+                        ok = False
+                        continue
+                    arguments.append(Argument(param, "step", literal=parsed))
+                elif ref is not None and ref.split(".")[0] in names and ref not in inputs:
+                    arguments.append(Argument(param, "step", literal=tuple(ref.split("."))))
+                else:
+                    one = fill(param, ref, None if ref is not None else value, spath)
+                    if one is not None:
+                        arguments.append(one)
+            projections = self.step_projections(str(step["call"]))
+            if projections is None:
+                ok = False
+                continue
+            built.append(Step("call", name, call=Call(target, tuple(arguments)),
+                              source=fmt, projections=projections))  # type: ignore[arg-type]
+        mappings: list[tuple[tuple[str, ...], tuple[Any, ...]]] = []
+        for mi, entry in enumerate(op.get("mappings") or []):
+            mpath = path + ("mappings", mi)
+            target_name = str(entry.get("targetName", ""))
+            value = entry.get("value")
+            if not (isinstance(value, str) and value.strip().startswith("$")):
+                self.error(mpath + ("value",), "E153", "a mapping's value must be a JSONPath into the steps' results",
+                           hint="write `$.<step name>.<field>`")
+                ok = False
+                continue
+            parsed = self.json_path(value, mpath + ("value",))
+            if parsed is None:
+                ok = False
+                continue
+            mappings.append((tuple(target_name.split(".")), parsed))
+        if not built and ok:
+            self.error(path + ("steps",), "E153", "an orchestration without steps", hint="add a `call` step")
+            return None
+        return Steps(tuple(built), tuple(mappings)) if ok else None
+
+    def step_projections(self, call: str) -> tuple[tuple[str, tuple[Any, ...]], ...] | None:
+        """The consumed operation's named outputs (`{name, mapping}`), which a step adds to each
+        object of its answer so later steps can use them (`{{step.name}}`)."""
+        outputs, opath = self.projections.get(call, ([], ()))
+        found: list[tuple[str, tuple[Any, ...]]] = []
+        for i, out in enumerate(outputs):
+            if not isinstance(out, dict) or not isinstance(out.get("name"), str):
+                continue
+            mapping = out.get("mapping", out.get("value"))
+            if not isinstance(mapping, str) or mapping.strip() in ("$", "$."):
+                continue  # the whole answer: it is there already
+            if not mapping.strip().startswith("$"):
+                continue
+            parsed = self.json_path(mapping, opath + (i, "mapping" if "mapping" in out else "value"))
+            if parsed is None:
+                return None
+            found.append((out["name"], parsed))
+        return tuple(found)
+
+    def mappings_schema(self, mappings: tuple[tuple[tuple[str, ...], tuple[Any, ...]], ...],
+                        outputs: Any) -> dict[str, Any]:
+        """The schema of an orchestration's result: the mappings' targets (dots nest objects),
+        typed by the outputs of the same name when declared, null when the steps lack them."""
+        declared = {str(o.get("name")): o for o in outputs or [] if isinstance(o, dict)}
+        tree: dict[str, Any] = {}
+        for target, _path in mappings:
+            node = tree
+            for part in target[:-1]:
+                node = node.setdefault(part, {})
+                if not isinstance(node, dict):
+                    break
+            else:
+                node[target[-1]] = None
+
+        def schema_of(name: str, node: Any, top: bool) -> dict[str, Any]:
+            if isinstance(node, dict):  # built from the mappings below it, always an object
+                return _object_schema({k: (schema_of(k, v, False), True) for k, v in node.items()})
+            out = declared.get(name) if top else None
+            kind = out.get("type") if out else None
+            if kind == "array":
+                return {"type": ["array", "null"]}
+            return scalar_schema(kind, False)
+
+        return {**_object_schema({k: (schema_of(k, v, True), True) for k, v in tree.items()})}
 
     def rest(self) -> RestAdapter | None:
         adapters = [(i, a) for i, a in enumerate(self.data.get("capability", {}).get("exposes", []) or [])
@@ -323,11 +631,6 @@ class _Builder:
                 }
                 for p in resource.get("inputParameters") or []:
                     declared.setdefault(str(p["name"]), p)
-                resolved = self.call(op, obase, namespaces)
-                output = self.output(op.get("outputParameters"), obase + ("outputParameters",))
-                if resolved is None or output is None:
-                    continue
-                target, pairs = resolved
                 inputs: dict[str, RestInput] = {}
                 for name, p in declared.items():
                     location = str(p.get("in", "query"))
@@ -340,11 +643,11 @@ class _Builder:
                 for var in path_vars:
                     if var not in inputs:
                         inputs[var] = RestInput(var, "path", {"type": "string"}, True, "")
-                arguments: list[Argument] = []
-                for param, ref, literal in pairs:
+
+                def fill(param: Parameter, ref: str | None, literal: Any, where: JsonPath,
+                         inputs: dict[str, RestInput] = inputs, op: dict[str, Any] = op) -> Argument | None:
                     if ref is None:
-                        arguments.append(Argument(param, "literal", literal=literal))
-                        continue
+                        return Argument(param, "literal", literal=literal)
                     if ref not in inputs:
                         # an exposed path variable spelt `x-id` fills a consumed `x_id` (and back)
                         alike = [n for n, i in inputs.items() if i.location == "path" and _same_name(n, ref)]
@@ -352,8 +655,8 @@ class _Builder:
                             ref = alike[0]
                         elif param.location == "body":
                             if any(i.location == "body" for i in inputs.values()):
-                                self.unsupported(obase + ("with",), "two consumed body parameters filled from one REST body")
-                                continue
+                                self.unsupported(where + ("with",), "two consumed body parameters filled from one REST body")
+                                return None
                             inputs[ref] = RestInput(ref, "body", param.schema, param.required, param.description)
                         elif param.location == "header":
                             inputs[ref] = RestInput(ref, "header", param.schema, param.required, param.description)
@@ -362,12 +665,17 @@ class _Builder:
                             inputs[ref] = RestInput(ref, "query", param.schema, param.required, param.description)
                             if param.name in (op.get("with") or {}):
                                 self.diagnostics.append(self.doc.diagnostic(
-                                    obase + ("with", param.name), "W212",
+                                    where + ("with", param.name), "W212",
                                     f"`{ref}` is neither a path variable nor a declared input of this route; "
                                     "it is read from the query string",
                                     hint=f"declare it under inputParameters (or add {{{ref}}} to the path) to be explicit",
                                     severity=Severity.WARNING))
-                    arguments.append(Argument(param, "input", input_name=ref))
+                    return Argument(param, "input", input_name=ref)
+
+                planned = self.plan(op, obase, namespaces, set(inputs), fill)
+                if planned is None:
+                    continue
+                call, steps, output = planned
                 handlers.append(python_identifier(str(op.get("name") or f"{method}_{raw_path}"), fallback="handler"))
                 normalised = _normalise_route(raw_path)
                 route_path = _route_path(raw_path)
@@ -380,12 +688,14 @@ class _Builder:
                         http_method=method,
                         handler="",
                         operation_id=str(op.get("name") or ""),
-                        summary=str(op.get("description", "") or target.description or op.get("name", "")).split("\n")[0],
+                        summary=str(op.get("description", "") or (call.operation.description if call else "")
+                                    or op.get("name", "")).split("\n")[0],
                         description=str(op.get("description", "") or ""),
                         inputs=ordered,
                         input_schema=_object_schema({i.name: (i.schema, i.required) for i in ordered}),
-                        call=Call(target, tuple(arguments)),
+                        call=call,
                         output=output,
+                        steps=steps,
                     )
                 )
         names = dedupe(handlers)
@@ -425,39 +735,47 @@ class _Builder:
                            f"MCP tool name `{name}` breaks the protocol's rule (1-64 characters of A-Z a-z 0-9 _ - .)",
                            "MCP clients refuse longer names and other characters; rename the tool")
                 continue
-            resolved = self.call(tool, tbase, namespaces)
-            output = self.output(tool.get("outputParameters"), tbase + ("outputParameters",))
-            if resolved is None or output is None:
-                continue
-            target, pairs = resolved
             declared = {str(p["name"]): p for p in tool.get("inputParameters") or [] if isinstance(p, dict)}
             properties: dict[str, tuple[dict[str, Any], bool]] = {
                 n: (self.parameter_schema(p, "body"), bool(p.get("required", True))) for n, p in declared.items()
             }
-            arguments: list[Argument] = []
-            for param, ref, literal in pairs:
+
+            def fill(param: Parameter, ref: str | None, literal: Any, where: JsonPath, name: str = name,
+                     declared: dict[str, Any] = declared, tool: dict[str, Any] = tool,
+                     properties: dict[str, tuple[dict[str, Any], bool]] = properties) -> Argument | None:
                 if ref is None:
-                    arguments.append(Argument(param, "literal", literal=literal))
-                    continue
+                    return Argument(param, "literal", literal=literal)
                 if ref not in properties:
+                    if declared and not param.required and param.name not in (tool.get("with") or {}):
+                        return None  # optional, and neither `with` nor the tool supplies it: not sent
                     if declared:
-                        self.error(tbase + ("with",), "E107",
+                        self.error(where + ("with",), "E107",
                                    f"`{param.name}` is taken from `{ref}`, which tool `{name}` does not declare",
                                    hint=f"add `{ref}` to the tool's inputParameters")
-                        continue
+                        return None
                     # no declared inputs: the tool's arguments are the consumed parameters it fills
                     properties[ref] = (param.schema, param.required)
-                arguments.append(Argument(param, "input", input_name=ref))
+                return Argument(param, "input", input_name=ref)
+
+            planned = self.plan(tool, tbase, namespaces, set(properties), fill)
+            if planned is None:
+                continue
+            call, steps, output = planned
+            if call is not None and self.formats.get(f"{call.operation.consumer}.{call.operation.name}") == "binary":
+                self.unsupported(tbase + ("call",), "an MCP tool returning a `binary` answer",
+                                 "MCP results carry text; expose the download over REST")
+                continue
             hints = tool.get("hints") or {}
             annotations = {
                 "read_only_hint": bool(hints.get("readOnly", False)),
                 "destructive_hint": bool(hints.get("destructive", True)),
                 "idempotent_hint": bool(hints.get("idempotent", False)),
-                # every generated tool calls an external API
-                "open_world_hint": bool(hints.get("openWorld", True)),
+                # every tool that calls upstream reaches an external API; a mock does not
+                "open_world_hint": bool(hints.get("openWorld", call is not None or steps is not None)),
             }
             description = str(tool.get("description") or "") or (
-                target.description or f"Calls {target.http_method} {target.path} on {target.consumer}."
+                (call.operation.description or f"Calls {call.operation.http_method} {call.operation.path} "
+                 f"on {call.operation.consumer}.") if call else f"Tool {name}."
             )
             handlers.append(python_identifier(name, fallback="tool"))
             tools.append(
@@ -467,10 +785,11 @@ class _Builder:
                     title=str(tool.get("label", "") or ""),
                     description=description,
                     input_schema={**_object_schema(properties), "additionalProperties": False},
-                    output_schema=output.schema,
+                    output_schema=output.schema if output.schema.get("type") == "object" else {},
                     annotations=annotations,
-                    call=Call(target, tuple(arguments)),
+                    call=call,
                     output=output,
+                    steps=steps,
                 )
             )
         names = dedupe(handlers)
@@ -564,6 +883,29 @@ def _input_reference(value: Any, namespaces: set[str]) -> str | None:
     if dot and prefix in namespaces and rest:
         return rest
     return None
+
+
+def _template_parts(text: str) -> list[tuple[str, str | None]]:
+    """`Hello, {{name}}!` -> [("Hello, ", None), ("", "name"), ("!", None)]."""
+    parts: list[tuple[str, str | None]] = []
+    position = 0
+    for match in re.finditer(r"\{\{\s*([A-Za-z0-9_.\-]+)\s*\}\}", text):
+        if match.start() > position:
+            parts.append((text[position:match.start()], None))
+        parts.append(("", match.group(1)))
+        position = match.end()
+    if position < len(text) or not parts:
+        parts.append((text[position:], None))
+    return parts
+
+
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """The result itself is never null: a missing top-level value is the upstream's fault."""
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        rest = [k for k in kind if k != "null"]
+        return {**schema, "type": rest[0] if len(rest) == 1 else rest}
+    return schema
 
 
 def _same_name(a: str, b: str) -> bool:

@@ -123,17 +123,65 @@ class Argument:
     """How one argument of a consumed operation is filled by an exposed operation or tool."""
 
     param: Parameter
-    source: Literal["input", "literal"]
+    source: Literal["input", "literal", "step"]
     input_name: str = ""  # the exposed input that supplies it
-    literal: Any = None
+    literal: Any = None  # the value; for `step`, the parsed JSONPath into earlier steps' results
 
 
 @dataclass(frozen=True)
 class Output:
-    """What an exposed operation returns. `passthrough`: the upstream JSON unchanged."""
+    """What an exposed operation returns. `passthrough`: the upstream JSON unchanged; `raw`: the
+    upstream bytes unchanged, whatever they are (`outputRawFormat: text|binary`); `mapped`: a
+    result built by `shape` (see `outputs.py`) from the upstream document, or from the inputs
+    alone for a mock."""
 
-    kind: Literal["passthrough"]
-    schema: dict[str, Any]  # JSON Schema of the result (MCP output schema)
+    kind: Literal["passthrough", "raw", "mapped"]
+    schema: dict[str, Any]  # JSON Schema of the result (MCP output schema when an object)
+    shape: Any = None  # mapped: the nested tuple the runtime evaluates
+    source: Literal["json", "xml", "csv"] = "json"  # how the upstream body is read
+
+
+@dataclass(frozen=True)
+class Step:
+    """One orchestration step. `call`: a consumed operation whose JSON answer is kept under
+    `name`; `lookup`: the objects of step `index` whose `match` field equals the value at
+    `value`, reduced to `fields`."""
+
+    kind: Literal["call", "lookup"]
+    name: str
+    call: Call | None = None
+    source: Literal["json", "xml", "csv"] = "json"
+    index: str = ""
+    match: str = ""
+    value: tuple[Any, ...] = ()  # ("path", parsed JSONPath into the steps' results) | ("input", name)
+    fields: tuple[str, ...] = ()
+    # call: the consumed operation's named outputs, (name, parsed JSONPath), added to its answer
+    projections: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+
+    @property
+    def runtime(self) -> tuple[Any, ...]:
+        """The step as the data `_runtime.run_steps` reads."""
+        if self.kind == "lookup":
+            return ("lookup", self.name, self.index, self.match, self.value, self.fields)
+        assert self.call is not None
+        arguments = tuple(
+            (a.param.arg, a.source, a.input_name if a.source == "input" else a.literal)
+            for a in self.call.arguments
+        )
+        return ("call", self.name, self.call.operation.method_name, arguments, self.source, self.projections)
+
+
+@dataclass(frozen=True)
+class Steps:
+    """An orchestration: steps in order, then `mappings` ((target path, JSONPath) pairs) building
+    the result; without mappings the last call's answer is the result."""
+
+    steps: tuple[Step, ...]
+    mappings: tuple[tuple[tuple[str, ...], tuple[Any, ...]], ...]
+
+    @property
+    def runtime(self) -> tuple[Any, ...]:
+        return tuple(step.runtime for step in self.steps)
 
 
 @dataclass(frozen=True)
@@ -173,8 +221,19 @@ class RestRoute:
     description: str
     inputs: tuple[RestInput, ...]
     input_schema: dict[str, Any]  # JSON Schema over {input name: value}
-    call: Call
+    call: Call | None  # None: orchestrated (`steps`) or a mock
     output: Output
+    steps: Steps | None = None
+
+    @property
+    def calls(self) -> str:
+        """What the route does upstream, for documentation."""
+        return _calls(self.call, self.steps)
+
+    @property
+    def answer(self) -> str:
+        """How the route answers: passthrough, raw, mapped (one call), steps or mock."""
+        return _answer(self.call, self.steps, self.output)
 
     @property
     def body_input(self) -> RestInput | None:
@@ -188,6 +247,10 @@ class RestAdapter:
     address: str
     description: str
     routes: tuple[RestRoute, ...]
+
+    @property
+    def answers(self) -> frozenset[str]:
+        return frozenset(r.answer for r in self.routes)
 
     @property
     def needs_coercion(self) -> bool:
@@ -209,8 +272,35 @@ class McpTool:
     input_schema: dict[str, Any]
     output_schema: dict[str, Any]
     annotations: dict[str, bool]  # snake_case ToolAnnotations fields
-    call: Call
+    call: Call | None  # None: orchestrated (`steps`) or a mock
     output: Output
+    steps: Steps | None = None
+
+    @property
+    def calls(self) -> str:
+        """What the tool does upstream, for documentation."""
+        return _calls(self.call, self.steps)
+
+    @property
+    def answer(self) -> str:
+        """How the tool answers: passthrough, raw, mapped (one call), steps or mock."""
+        return _answer(self.call, self.steps, self.output)
+
+
+def _answer(call: Call | None, steps: Steps | None, output: Output) -> str:
+    if steps is not None:
+        return "steps"
+    if call is None:
+        return "mock"
+    return output.kind
+
+
+def _calls(call: Call | None, steps: Steps | None) -> str:
+    if call is not None:
+        return call.operation.method_name
+    if steps is not None:
+        return ", ".join(s.call.operation.method_name if s.call else f"lookup {s.name}" for s in steps.steps)
+    return "nothing (mock)"
 
 
 @dataclass(frozen=True)
@@ -221,6 +311,10 @@ class McpAdapter:
     transport: Literal["http", "stdio"]
     description: str
     tools: tuple[McpTool, ...]
+
+    @property
+    def answers(self) -> frozenset[str]:
+        return frozenset(t.answer for t in self.tools)
 
 
 @dataclass(frozen=True)
@@ -241,6 +335,28 @@ class Capability:
     @property
     def operations(self) -> tuple[ConsumedOperation, ...]:
         return tuple(op for c in self.consumers for op in c.operations)
+
+    @property
+    def maps_outputs(self) -> bool:
+        """Whether any result is built from a mapping, a mock or steps (the runtime then carries
+        the JSONPath evaluator)."""
+        return any(output.kind == "mapped" or steps is not None for output, steps in self._answers)
+
+    @property
+    def _answers(self) -> list[tuple[Output, Steps | None]]:
+        routes = [(r.output, r.steps) for r in self.rest.routes] if self.rest else []
+        return routes + ([(t.output, t.steps) for t in self.mcp.tools] if self.mcp else [])
+
+    @property
+    def reads_formats(self) -> frozenset[str]:
+        """The upstream body formats other than JSON the runtime must read."""
+        found: set[str] = set()
+        for output, steps in self._answers:
+            if output.kind == "mapped":
+                found.add(output.source)
+            for step in steps.steps if steps else ():
+                found.add(step.source)
+        return frozenset(found - {"json"})
 
     @property
     def client_helpers(self) -> tuple[str, ...]:

@@ -74,11 +74,10 @@ def _problem_content() -> dict[str, Any]:
 
 
 def _operation(route: RestRoute) -> dict[str, Any]:
-    op = route.call.operation
     operation: dict[str, Any] = {"operationId": route.operation_id}
     if route.summary:
         operation["summary"] = route.summary
-    description = route.description or op.description
+    description = route.description or (route.call.operation.description if route.call else "")
     if description:
         operation["description"] = description
     parameters: list[dict[str, Any]] = [_ref("parameters", "RequestId")]
@@ -104,9 +103,12 @@ def _operation(route: RestRoute) -> dict[str, Any]:
         if body.description:
             request_body["description"] = body.description
         operation["requestBody"] = request_body
+    passthrough = route.output.kind != "mapped" and route.steps is None
     responses: dict[str, Any] = {
         "200": _response(
-            "The upstream answer: its status, body, Content-Type and Retry-After, unchanged",
+            "The upstream answer: its status, body, Content-Type and Retry-After, unchanged"
+            if passthrough
+            else "The result the operation maps, with the upstream status",
             {"application/json": {"schema": route.output.schema}},
             retry_after=True,
         ),

@@ -355,6 +355,8 @@ class _Rules:
         for path, text in _strings(self.capability, ("capability",)):
             if path[-1] == "path" or "with" in path:
                 continue  # `{{x}}` there names a path parameter or a caller's input, not a variable
+            if "outputParameters" in path and "consumes" not in path:
+                continue  # an exposed output's value renders the caller's inputs (E151 otherwise)
             for ref in references(text):
                 env, declared = binds.resolve(ref)
                 if declared:

@@ -46,10 +46,12 @@ _VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}")
 
 
 class Recorder:
-    """An upstream that answers every request with `{}` and remembers it."""
+    """An upstream that answers every request with `{}` (or `answers[path]`, the sample
+    document an output mapping is checked against) and remembers it."""
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.answers: dict[str, bytes] = {}
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -75,7 +77,8 @@ class Recorder:
         })
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"application/json")]})
-        await send({"type": "http.response.body", "body": b"{}"})
+        answer = self.answers.get(scope["path"], self.answers.get("*", b"{}"))
+        await send({"type": "http.response.body", "body": answer})
 
 
 @dataclass
@@ -126,6 +129,9 @@ def check_package(folder: Path, package: str, spec: dict[str, Any], spec_text: s
         problems.append("ruff: " + ruff.stdout.strip().splitlines()[0] if ruff.stdout else "ruff failed")
     env_backup = dict(os.environ)
     os.environ.update(_secrets(spec_text))
+    for bind in spec.get("binds") or []:  # bound secrets are read from the variables binds name
+        for key, variable in (bind.get("keys") or {}).items() if isinstance(bind, dict) else ():
+            os.environ.setdefault(str(variable), f"secret-{key}")
     sys.path.insert(0, str(folder))
     try:
         client_module = importlib.import_module(f"{package}.client")
@@ -158,6 +164,7 @@ def check_package(folder: Path, package: str, spec: dict[str, Any], spec_text: s
                 for resource in consumer.get("resources", []):
                     for op in resource.get("operations", []):
                         problems += _call_one(client, client_module, consumer, resource, op, base_path, recorder)
+        problems += check_outputs(folder, package, capability, bases, recorder, spec.get("binds"))
     except Exception as exc:  # noqa: BLE001 - any failure of a generated package is a finding
         problems.append(f"{type(exc).__name__}: {str(exc)[:200]}")
     finally:
@@ -235,6 +242,238 @@ def _call_one(client: Any, module: Any, consumer: dict[str, Any], resource: dict
         problems.append(f"{op.get('name')}: no {kind} Authorization header")
     if kind == "basic" and "authorization" in got["headers"]:
         base64.b64decode(got["headers"]["authorization"].split()[-1])
+    return problems
+
+
+# --- mapped outputs ------------------------------------------------------------------------
+# For each exposed operation or tool whose result is built (an output mapping other than `$.`,
+# or a mock), the upstream answers a sample document made from the spec's own paths, and the
+# result must equal what the spec's outputs give for it, computed here on their own terms.
+
+
+def _segments(path: str) -> list[str | int]:
+    """`$.a.b[0]` -> ["a", "b", 0] (the forms the corpus writes)."""
+    return [int(index) if index else name
+            for name, index in re.findall(r"\.([^.\[\]]+)|\[(\d+)\]", path.strip()[1:])]
+
+
+def _dig(document: Any, path: list[str | int]) -> Any:
+    for part in path:
+        if isinstance(part, int):
+            document = document[part] if isinstance(document, list) and part < len(document) else None
+        else:
+            document = document.get(part) if isinstance(document, dict) else None
+    return document
+
+
+def _plant(document: dict[str, Any], path: list[str | int], value: Any) -> Any:
+    """Set `value` at `path`, creating what is missing; returns what is there afterwards."""
+    if not path:
+        return document
+    node: Any = document
+    for i, part in enumerate(path):
+        last = i == len(path) - 1
+        fresh: Any = value if last else ([] if isinstance(path[i + 1], int) else {})
+        if isinstance(part, int):
+            while len(node) <= part:
+                node.append(None)
+            if node[part] is None or last:
+                node[part] = fresh
+            node = node[part]
+        else:
+            if part not in node or last:
+                node[part] = fresh
+            node = node[part]
+    return node
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self.n = 0
+
+    def next(self, kind: Any) -> Any:
+        self.n += 1
+        return {"number": self.n + 0.5, "integer": self.n, "boolean": self.n % 2 == 0}.get(
+            kind if isinstance(kind, str) else "", f"s{self.n}")
+
+
+def _mapping_of(out: dict[str, Any]) -> Any:
+    mapping = out.get("mapping")
+    if mapping is None and isinstance(out.get("value"), str) and out["value"].strip().startswith("$"):
+        mapping = out["value"]
+    return mapping
+
+
+def _fill(out: dict[str, Any], document: dict[str, Any], counter: _Counter) -> None:
+    """Put into `document` a distinct value at every path `out` reads."""
+    mapping = _mapping_of(out)
+    if "value" in out and mapping is None:
+        return
+    path = _segments(mapping) if mapping else []
+    properties, items = out.get("properties"), out.get("items")
+    if isinstance(properties, dict) and properties:
+        target = _plant(document, path, {}) if path else document
+        for sub in properties.values():
+            _fill(sub, target, counter)
+    elif out.get("type") == "array" or items is not None:
+        elements: list[Any] = []
+        for _ in range(2):
+            if isinstance(items, dict) and (items.get("properties") or _mapping_of(items) not in (None, "$", "$.")):
+                element: dict[str, Any] = {}
+                _fill(items, element, counter)
+                elements.append(element)
+            else:
+                elements.append(counter.next((items or {}).get("type") if isinstance(items, dict) else None))
+        if path:
+            _plant(document, path, elements)
+        else:
+            document.setdefault("__array__", elements)
+    elif path:
+        kind = out.get("type")
+        _plant(document, path, {"k": counter.next(None)} if kind == "object" else counter.next(kind))
+
+
+def _expect(out: dict[str, Any], document: Any, inputs: dict[str, Any]) -> Any:
+    """What the spec says `out` is for `document` (docs/semantics.md)."""
+    mapping = _mapping_of(out)
+    if "value" in out and mapping is None:
+        value = out["value"]
+        if not isinstance(value, str):
+            return value
+        return re.sub(r"\{\{\s*([^{}\s]+)\s*\}\}", lambda m: str(inputs.get(m.group(1), "")), value)
+    base = _dig(document, _segments(mapping)) if mapping else document
+    properties, items = out.get("properties"), out.get("items")
+    if isinstance(properties, dict) and properties:
+        if mapping and _segments(mapping) and base is None:
+            return None
+        return {k: _expect(v, base, inputs) for k, v in properties.items()}
+    if out.get("type") == "array" or items is not None:
+        if not isinstance(base, list):
+            return None
+        if isinstance(items, dict) and (items.get("properties") or _mapping_of(items) not in (None, "$", "$.")):
+            return [_expect(items, e, inputs) for e in base]
+        return base
+    return base
+
+
+def _built(outputs: Any, mock: bool) -> bool:
+    """Whether the result is built (not the upstream answer passed through)."""
+    if mock:
+        return bool(outputs)
+    if not outputs:
+        return False
+    only = outputs[0]
+    return not (len(outputs) == 1 and _mapping_of(only) in ("$", "$.")
+                and not only.get("properties") and not only.get("items"))
+
+
+def _sample_document(outputs: list[dict[str, Any]]) -> Any:
+    document: dict[str, Any] = {}
+    counter = _Counter()
+    for out in outputs:
+        _fill(out, document, counter)
+    return document.pop("__array__") if list(document) == ["__array__"] else document
+
+
+def _expected_result(outputs: list[dict[str, Any]], document: Any, inputs: dict[str, Any], mock: bool) -> Any:
+    if len(outputs) == 1 and not mock:
+        return _expect(outputs[0], document, inputs)
+    return {str(o.get("name")): _expect(o, document, inputs) for o in outputs}
+
+
+def _formats(capability: dict[str, Any]) -> dict[str, str]:
+    return {f"{c.get('namespace')}.{op.get('name') or op.get('id')}": str(op.get("outputRawFormat") or "json")
+            for c in capability.get("consumes", []) or [] for r in c.get("resources", []) or []
+            for op in r.get("operations", []) or []}
+
+
+def _checkable(op: dict[str, Any], formats: dict[str, str]) -> tuple[bool, bool]:
+    """(checked here, mock): single calls to JSON operations and mocks."""
+    mock = not any(k in op for k in ("call", "steps", "ref"))
+    if "call" in op and formats.get(str(op["call"]), "json") != "json":
+        return False, False
+    return ("call" in op or mock) and _built(op.get("outputParameters"), mock), mock
+
+
+def check_outputs(folder: Path, package: str, capability: dict[str, Any], bases: dict[str, str],
+                  recorder: Recorder, binds: Any = None) -> list[str]:
+    import asyncio
+
+    from naftiko_codegen.names import env_prefix
+
+    problems: list[str] = []
+    formats = _formats(capability)
+    for namespace, base in bases.items():
+        os.environ[env_prefix(namespace) + "_BASE_URI"] = base
+
+    for adapter in capability.get("exposes", []) or []:
+        if adapter.get("type") == "mcp":
+            mcp = importlib.import_module(f"{package}.mcp_server")
+            schemas = {t.name: t for t in mcp.TOOLS}
+            for tool in adapter.get("tools", []) or []:
+                checked, mock = _checkable(tool, formats)
+                if not checked or tool.get("name") not in schemas:
+                    continue
+                declared = schemas[tool["name"]].input_schema
+                arguments = {k: _sample(v, k) for k, v in declared.get("properties", {}).items()}
+                document = _sample_document(tool["outputParameters"])
+                recorder.answers["*"] = json.dumps(document).encode()
+                want = _expected_result(tool["outputParameters"], document, arguments, mock)
+
+                async def call(name: str = tool["name"], arguments: dict[str, Any] = arguments,
+                               mcp: Any = mcp) -> Any:
+                    async with mcp.upstream.open():
+                        params = mcp.types.CallToolRequestParams(name=name, arguments=arguments)
+                        return await mcp.call_tool(None, params)
+
+                try:
+                    result = asyncio.run(call())
+                finally:
+                    recorder.answers.clear()
+                got = json.loads(result.content[0].text) if not result.is_error else result.content[0].text
+                if result.is_error or got != want:
+                    problems.append(f"tool {tool['name']}: result {str(got)[:120]} != {str(want)[:120]}")
+                elif mcp.TOOLS and schemas[tool["name"]].output_schema and result.structured_content != want:
+                    problems.append(f"tool {tool['name']}: structured content differs from the text")
+        if adapter.get("type") == "rest":
+            from fastapi.testclient import TestClient
+
+            rest = importlib.import_module(f"{package}.rest")
+            paths = rest.OPENAPI["paths"]
+            with TestClient(rest.app) as http:
+                for resource in adapter.get("resources", []) or []:
+                    for op in resource.get("operations", []) or []:
+                        checked, mock = _checkable(op, formats)
+                        if not checked:
+                            continue
+                        route = _PLACEHOLDER.sub(lambda m: "{" + re.sub(r"\W", "_", m.group(1)) + "}",
+                                                 str(resource["path"]))
+                        described = paths.get(str(resource["path"]), paths.get(route, {})).get(op["method"].lower(), {})
+                        inputs: dict[str, Any] = {}
+                        query: dict[str, Any] = {}
+                        url = route
+                        for p in described.get("parameters", []):
+                            if "name" not in p or not p.get("required"):
+                                continue
+                            value = _sample(p.get("schema", {}), p["name"])
+                            inputs[p["name"]] = value
+                            if p["in"] == "path":
+                                url = url.replace("{" + p["name"] + "}", quote(str(value), safe=""))
+                            elif p["in"] == "query":
+                                query[p["name"]] = value
+                        body = described.get("requestBody", {}).get("content", {}).get("application/json", {})
+                        payload = _sample(body.get("schema", {}), "body") if body else None
+                        document = _sample_document(op["outputParameters"])
+                        recorder.answers["*"] = json.dumps(document).encode()
+                        want = _expected_result(op["outputParameters"], document, inputs, mock)
+                        try:
+                            answer = http.request(op["method"].upper(), url, params=query,
+                                                  json=payload if body else None)
+                        finally:
+                            recorder.answers.clear()
+                        if answer.status_code >= 300 or answer.json() != want:
+                            problems.append(f"REST {op['method']} {resource['path']}: {answer.status_code} "
+                                            f"{answer.text[:120]} != {str(want)[:120]}")
     return problems
 
 

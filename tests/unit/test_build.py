@@ -408,12 +408,13 @@ def test_unsupported_output_format(tmp_path: Path):
     text = variant(
         (
             CONSUMED_OP,
-            "        method: GET\n        outputRawFormat: xml\n        inputParameters:\n",
+            "        method: GET\n        outputRawFormat: yaml\n        inputParameters:\n",
         )
     )
     error = only_error(tmp_path, text, "E300")
-    assert "outputRawFormat: xml" in error.message
-    assert error.line == line_of(text, "outputRawFormat: xml")
+    assert "outputRawFormat: yaml" in error.message
+    assert "no YAML" in error.hint
+    assert error.line == line_of(text, "outputRawFormat: yaml")
 
 
 def test_unsupported_authentication(tmp_path: Path):
@@ -436,15 +437,14 @@ def test_unsupported_steps(tmp_path: Path):
         (
             REST_CALL,
             (
-                "        name: get-item\n        steps:\n        - type: call\n          name: one\n"
-                "          call: api.get-item\n"
+                "        name: get-item\n        steps:\n        - type: script\n          name: one\n"
+                "          language: javascript\n          file: one.js\n"
             ),
         ),
     )
     error = only_error(tmp_path, text, "E300")
-    assert "steps" in error.message
-    # the operation that has no `call` is what is refused
-    assert error.line == line_of(text, "- method: GET")
+    assert "`script` steps" in error.message
+    assert error.line == line_of(text, "- type: script")
 
 
 def test_duplicate_rest_route(tmp_path: Path):
