@@ -109,6 +109,19 @@ class Conformance:
             self._cache[rel] = Generation(spec, result.returncode, diagnostics, result.stderr, out)
         return self._cache[rel]
 
+    def variant(self, rel: str, suffix: str, *replacements: tuple[str, str]) -> Generation:
+        """Generate a copy of fixture ``rel`` (saved beside it as ``<stem>-<suffix>``) with
+        each ``(old, new)`` replaced once; for a fixture that holds a spec error unrelated to
+        the behaviour under test."""
+        source = self.work / rel
+        text = source.read_text("utf-8")
+        for old, new in replacements:
+            assert text.count(old) == 1, old
+            text = text.replace(old, new)
+        target = source.with_name(f"{source.stem}-{suffix}{source.suffix}")
+        target.write_text(text, "utf-8")
+        return self.generate(str(target.relative_to(self.work)))
+
 
 @pytest.fixture(scope="session")
 def conformance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conformance]:
