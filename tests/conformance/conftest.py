@@ -59,7 +59,9 @@ class Generation:
     def require(self) -> None:
         """Fail (the behaviour under test cannot be reached) unless generation succeeded."""
         if self.returncode != 0:
-            refused = "; ".join(f"{d['code']} line {d['line']}: {d['message']}" for d in self.errors())
+            refused = "; ".join(
+                f"{d['code']} line {d['line']}: {d['message']}" for d in self.errors()
+            )
             pytest.fail(f"naftiko-gen refused {self.spec.name}: {refused or self.stderr}")
 
     def module(self, name: str) -> ModuleType:
@@ -98,9 +100,20 @@ class Conformance:
             assert spec.is_file(), spec
             out = self.root / "out" / re.sub(r"[^A-Za-z0-9]+", "_", rel)
             result = subprocess.run(
-                [sys.executable, "-m", "naftiko_codegen", str(spec), "--out", str(out),
-                 "--format", "json"],
-                capture_output=True, text=True, timeout=120, check=False,
+                [
+                    sys.executable,
+                    "-m",
+                    "naftiko_codegen",
+                    str(spec),
+                    "--out",
+                    str(out),
+                    "--format",
+                    "json",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
             )
             try:
                 diagnostics = json.loads(result.stdout)["diagnostics"] if result.stdout else []

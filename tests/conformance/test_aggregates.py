@@ -114,5 +114,3 @@ def test_step_with_namespace(conformance: Conformance, upstream: RecordingUpstre
     assert text_json(result) == {"voyage-id": "VOY-2026-042"}
     # The caller's value, not the literal `shipyard.voyage-id`.
     assert [(r.method, r.path) for r in upstream.requests] == [("GET", "/voyages/VOY-2026-042")]
-
-

@@ -28,26 +28,68 @@ USERS = [
 
 CASES = [
     # fixture, exposed path, upstream path, sample, content type, expected answer, User-Agent
-    ("xml", "/xml/users", "/api/users", "sample-users.xml", "application/xml", USERS,
-     "Naftiko/1.0.0-alpha2"),
-    ("csv", "/csv/users", "/api/users", "sample-users.csv", "text/csv", USERS,
-     "Naftiko/1.0.0-alpha2"),
-    ("yaml", "/yaml/users", "/api/users", "sample-users.yaml", "application/yaml", USERS,
-     "Naftiko/1.0.0-2"),
-    ("html", "/html/products", "/api/products", "sample-products.html", "text/html",
-     [{"name": "Widget", "price": "$42", "stock": "150"},
-      {"name": "Gadget", "price": "$99", "stock": "30"}], None),
-    ("markdown", "/markdown/features", "/api/readme", "sample-readme.md", "text/markdown",
-     [{"feature": "HTML support", "status": "GA"},
-      {"feature": "Markdown support", "status": "Beta"}], None),
+    (
+        "xml",
+        "/xml/users",
+        "/api/users",
+        "sample-users.xml",
+        "application/xml",
+        USERS,
+        "Naftiko/1.0.0-alpha2",
+    ),
+    (
+        "csv",
+        "/csv/users",
+        "/api/users",
+        "sample-users.csv",
+        "text/csv",
+        USERS,
+        "Naftiko/1.0.0-alpha2",
+    ),
+    (
+        "yaml",
+        "/yaml/users",
+        "/api/users",
+        "sample-users.yaml",
+        "application/yaml",
+        USERS,
+        "Naftiko/1.0.0-2",
+    ),
+    (
+        "html",
+        "/html/products",
+        "/api/products",
+        "sample-products.html",
+        "text/html",
+        [
+            {"name": "Widget", "price": "$42", "stock": "150"},
+            {"name": "Gadget", "price": "$99", "stock": "30"},
+        ],
+        None,
+    ),
+    (
+        "markdown",
+        "/markdown/features",
+        "/api/readme",
+        "sample-readme.md",
+        "text/markdown",
+        [
+            {"feature": "HTML support", "status": "GA"},
+            {"feature": "Markdown support", "status": "Beta"},
+        ],
+        None,
+    ),
 ]
 
 
 @pytest.mark.parametrize(
     ("fmt", "route", "upstream_path", "sample", "content_type", "expected", "user_agent"),
     [
-        pytest.param(*case, marks=refused_today(f"outputRawFormat: {case[0]}; JSONPath output "
-                                                "mappings"), id=case[0])
+        pytest.param(
+            *case,
+            marks=refused_today(f"outputRawFormat: {case[0]}; JSONPath output mappings"),
+            id=case[0],
+        )
         for case in CASES
     ],
 )

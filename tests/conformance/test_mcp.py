@@ -50,8 +50,12 @@ QUERY_RESULTS = {
 }
 QUERY_BODY = {"filter": {"property": "Status", "select": {"equals": "Committed"}}}
 # Protocol defaults of the four tool hints (MCP 2025-11-25, ToolAnnotations).
-DEFAULT_HINTS = {"read_only_hint": False, "destructive_hint": True, "idempotent_hint": False,
-                 "open_world_hint": True}
+DEFAULT_HINTS = {
+    "read_only_hint": False,
+    "destructive_hint": True,
+    "idempotent_hint": False,
+    "open_world_hint": True,
+}
 
 
 def text_json(result: types.CallToolResult) -> Any:
@@ -79,8 +83,9 @@ def effective_hints(tool: types.Tool) -> dict[str, Any]:
     """The four hints as a client must read them: absent means the protocol default."""
     ann = tool.annotations
     return {
-        name: (getattr(ann, name) if ann is not None and getattr(ann, name) is not None
-               else default)
+        name: (
+            getattr(ann, name) if ann is not None and getattr(ann, name) is not None else default
+        )
         for name, default in DEFAULT_HINTS.items()
     }
 
@@ -191,7 +196,7 @@ def test_mcp_capability_tool(conformance: Conformance, upstream: RecordingUpstre
             return client.server_info, client.server_capabilities, await client.list_tools()
 
     with serve_mcp(gen) as url:
-        info, capabilities, tools = run(lambda: initialize(url))
+        _info, capabilities, tools = run(lambda: initialize(url))
         # Only tools are advertised.
         assert capabilities.tools is not None
         assert capabilities.resources is None
@@ -347,8 +352,12 @@ def test_resources_prompts_listing(conformance: Conformance, upstream: Recording
     assert [(t.name, t.title) for t in tools.tools] == [("query-database", "Query Database")]
     # Only the fixed URI is a resource; the URI template is listed as a template.
     assert [(r.uri, r.name, r.title, r.mime_type) for r in resources.resources] == [
-        ("data://databases/pre-release/schema", "database-schema", "Database Schema",
-         "application/json")
+        (
+            "data://databases/pre-release/schema",
+            "database-schema",
+            "Database Schema",
+            "application/json",
+        )
     ]
     assert [(t.uri_template, t.name, t.title) for t in templates.resource_templates] == [
         ("data://users/{userId}/profile", "user-profile", "User Profile")
@@ -392,8 +401,10 @@ def test_prompts_get(conformance: Conformance, upstream: RecordingUpstream) -> N
             run(lambda: _get_prompt(url, "no-such-prompt"))
     texts = [m.content.text for m in outreach.messages]
     assert texts == [
-        "Draft a personalized outreach email to Ada about the upcoming Engine pre-release. "
-        "Be professional but friendly."
+        (
+            "Draft a personalized outreach email to Ada about the upcoming Engine pre-release. "
+            "Be professional but friendly."
+        )
     ]
     assert [m.role for m in outreach.messages] == ["user"]
     assert injected.messages[0].content.text.startswith(

@@ -105,9 +105,7 @@ def test_body_template(conformance: Conformance, upstream: RecordingUpstream) ->
     gen = conformance.generate(f"{TESTS}/http/http-body-capability.yaml")
     upstream.respond("POST", "/create", status=201, json_body={"created": True})
     with serve_rest(gen) as url:
-        resp = httpx.post(
-            f"{url}/users", json={"user": {"id": "123", "name": "Alice"}}, timeout=10
-        )
+        resp = httpx.post(f"{url}/users", json={"user": {"id": "123", "name": "Alice"}}, timeout=10)
     assert resp.status_code == 201, resp.text
     assert resp.json() == {"created": True}
     (req,) = upstream.requests
@@ -175,8 +173,11 @@ def test_forward_value_headers(conformance: Conformance, upstream: RecordingUpst
 @pytest.mark.parametrize(
     ("fixture", "good", "bad"),
     [
-        ("rest-auth-bearer-mock.yaml", {"Authorization": "Bearer token-123"},
-         {"Authorization": "Bearer wrong"}),
+        (
+            "rest-auth-bearer-mock.yaml",
+            {"Authorization": "Bearer token-123"},
+            {"Authorization": "Bearer wrong"},
+        ),
         ("rest-auth-apikey-mock.yaml", {"X-API-Key": "abc123"}, {"X-API-Key": "wrong"}),
     ],
     ids=["bearer", "apikey"],

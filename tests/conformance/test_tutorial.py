@@ -131,7 +131,11 @@ def test_step1_mock(
     ]
     assert result.is_error is False, result
     assert text_json(result) == {
-        "imo": IMO, "name": "Northern Star", "type": "cargo", "flag": "NO", "status": "active"
+        "imo": IMO,
+        "name": "Northern Star",
+        "type": "cargo",
+        "flag": "NO",
+        "status": "active",
     }
     assert upstream.requests == []
 
@@ -197,10 +201,20 @@ LEGACY_XML = """<?xml version="1.0" encoding="UTF-8"?>
 </vessels>
 """
 LEGACY_JSON = [
-    {"vesselCode": "DOCK-001", "name": "Iron Maiden", "type": "tanker", "flag": "PA",
-     "status": "active"},
-    {"vesselCode": "DOCK-002", "name": "Rust Bucket", "type": "bulk", "flag": "LR",
-     "status": "laid_up"},
+    {
+        "vesselCode": "DOCK-001",
+        "name": "Iron Maiden",
+        "type": "tanker",
+        "flag": "PA",
+        "status": "active",
+    },
+    {
+        "vesselCode": "DOCK-002",
+        "name": "Rust Bucket",
+        "type": "bulk",
+        "flag": "LR",
+        "status": "laid_up",
+    },
 ]
 
 
@@ -258,7 +272,9 @@ def test_step6_write_operations(
     assert create.input_schema["properties"]["cargoIds"]["type"] == "array"
     assert "cargoIds" not in create.input_schema["required"]
     assert effective_hints(create) == {
-        "read_only_hint": False, "destructive_hint": False, "idempotent_hint": False,
+        "read_only_hint": False,
+        "destructive_hint": False,
+        "idempotent_hint": False,
         "open_world_hint": True,
     }
     assert result.is_error is False, result
@@ -291,8 +307,14 @@ def test_step7_orchestrated_lookup(
     assert "get-ship-with-crew" in tools
     assert result.is_error is False, result
     assert text_json(result) == {
-        "imo": IMO, "name": "Northern Star", "type": "cargo", "flag": "NO", "status": "active",
-        "yearBuilt": 2015, "tonnage": 42000, "length": 229,
+        "imo": IMO,
+        "name": "Northern Star",
+        "type": "cargo",
+        "flag": "NO",
+        "status": "active",
+        "yearBuilt": 2015,
+        "tonnage": 42000,
+        "length": 229,
         "crew": [
             {"fullName": "Ingrid Berg", "role": "captain"},
             {"fullName": "Lars Dahl", "role": "engineer"},
@@ -330,15 +352,21 @@ def test_step10_rest_adapter(
     ("step", "count", "tool"),
     [
         pytest.param(
-            "step-8-shipyard-skill-groups.yml", 5, "get-ship-with-crew",
+            "step-8-shipyard-skill-groups.yml",
+            5,
+            "get-ship-with-crew",
             marks=refused_today("request body templates; steps; the skill adapter"),
         ),
         pytest.param(
-            "step-9-shipyard-aggregates.yml", 5, "get-ship-with-crew",
+            "step-9-shipyard-aggregates.yml",
+            5,
+            "get-ship-with-crew",
             marks=refused_today("request body templates; steps; aggregates/ref; the skill adapter"),
         ),
         pytest.param(
-            "step-11-shipyard-fleet-manifest.yml", 6, "get-voyage-manifest",
+            "step-11-shipyard-fleet-manifest.yml",
+            6,
+            "get-voyage-manifest",
             marks=refused_today("request body templates; steps; the skill adapter"),
         ),
     ],
