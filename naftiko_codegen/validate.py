@@ -20,7 +20,7 @@ import jsonschema
 from .diagnostics import Diagnostic, Severity
 from .load import Document, JsonPath
 from .templating import PATH_PLACEHOLDER as _PLACEHOLDER
-from .templating import Binds, references
+from .templating import Binds, body_data, body_placeholders, caller_input, caller_namespaces, references
 
 SCHEMA_RESOURCE = "capability.schema.json"
 OFFICIAL_SCHEMA_RESOURCE = "naftiko-schema-alpha2.json"
@@ -305,6 +305,14 @@ class _Rules:
             ci = self.index[call][0].path[2]
             accepted |= {str(_dict(p).get("name")) for p in
                          _list(_dict(_list(self.capability.get("consumes"))[ci]).get("inputParameters"))}
+            # a `with` key may also fill a path placeholder or a body template's `{{key}}`
+            resource = _dict(doc_get(self.data, self.index[call][0].path[:-2]))
+            accepted |= set(_PLACEHOLDER.findall(str(resource.get("path", "")) + "/" + str(target.get("path", ""))))
+            if "body" in target:
+                kind, data = body_data(target["body"])
+                callers = caller_namespaces(self.data)
+                for text in body_placeholders(data) if kind == "json" else []:
+                    accepted.add(caller_input(text, callers) or text)
             for key in _dict(op.get("with")):
                 if key in accepted:
                     continue
