@@ -35,9 +35,18 @@ from .model import (
     route_variable,
 )
 from .names import dedupe, env_prefix, mcp_tool_name_ok, package_name, python_identifier
-from .templating import ANY_VARIABLE, SERVER_VARIABLE, Binds, Reference, body_data, body_placeholders
+from .templating import (
+    ANY_VARIABLE,
+    SERVER_VARIABLE,
+    Binds,
+    Reference,
+    body_data,
+    body_placeholders,
+    caller_input,
+    caller_namespaces,
+    parse,
+)
 from .templating import PATH_PLACEHOLDER as _PLACEHOLDER
-from .templating import caller_input, caller_namespaces, parse
 
 _SCALAR_TYPES = {"string", "number", "integer", "boolean", "object", "array", "null"}
 _DEFAULT_HOST = "127.0.0.1"
@@ -182,7 +191,7 @@ class _Builder:
                     params = self.without_credentials(params, auth, obase, base, len(shared))
                     template: BodyNode | None = None
                     if body is not None and body.kind == "json":
-                        params, template = self.body_template(body, params, obase)
+                        params, template = self.body_template(body, params, obase, op)
                     elif body is not None and body.kind == "whole" and not any(p.location == "body" for p in params):
                         # `body: {type: json}` without data: the caller supplies the whole JSON body
                         arg = dedupe([p.arg for p in params] + ["body"])[-1]
@@ -257,7 +266,9 @@ class _Builder:
                 continue
             found = self.body_variable(text, declared)
             if found is None:
-                self.error(path, "E140", f"body placeholder `{{{{{text}}}}}` names neither an input nor a variable",
+                where = _find_string(data, text)
+                at = path + ("data", *where) if isinstance(op["body"], dict) and where is not None else path
+                self.error(at, "E140", f"body placeholder `{{{{{text}}}}}` names neither an input nor a variable",
                            "write `{{tools.x}}` (or `{{rest.x}}`, `{{x}}`) for the caller's input x, "
                            "`{{env.X}}` for an environment variable")
                 continue
@@ -282,8 +293,8 @@ class _Builder:
         env, bound = self.binds.resolve(Reference(text, "", text))
         return ("env", env) if bound else ("arg", text)
 
-    def body_template(self, body: _Body, params: list[Parameter],
-                      obase: JsonPath) -> tuple[list[Parameter], BodyNode]:
+    def body_template(self, body: _Body, params: list[Parameter], obase: JsonPath,
+                      op: dict[str, Any]) -> tuple[list[Parameter], BodyNode]:
         """The body template as a tree over the operation's arguments. A string that is exactly
         one placeholder keeps the value's JSON type; an object member or array item of that
         form is optional (left out when not given) unless its parameter is required. Text
@@ -333,8 +344,10 @@ class _Builder:
         out: list[Parameter] = []
         for p in params:
             if p.location == "body" and p.name not in used and p.fixed is None:
+                index = next((i for i, q in enumerate(op.get("inputParameters") or [])
+                              if isinstance(q, dict) and str(q.get("name")) == p.name), None)
                 self.diagnostics.append(self.doc.diagnostic(
-                    obase + ("body",), "W214",
+                    obase + ("inputParameters", index, "name") if index is not None else obase + ("body",), "W214",
                     f"body parameter `{p.name}` is not used by the operation's `body` template and is not sent",
                     hint=f"write `{{{{{p.name}}}}}` where it belongs in the template, or remove the parameter",
                     severity=Severity.WARNING))
@@ -739,6 +752,22 @@ def _input_reference(value: Any, namespaces: set[str]) -> str | None:
     prefix, dot, rest = text.partition(".")
     if dot and prefix in namespaces and rest:
         return rest
+    return None
+
+
+def _find_string(data: Any, text: str) -> tuple[str | int, ...] | None:
+    """Where in a body template the first string holding `{{text}}` is (for diagnostics)."""
+    if isinstance(data, dict):
+        items: list[tuple[str | int, Any]] = [(str(k), v) for k, v in data.items()]
+    elif isinstance(data, list):
+        items = list(enumerate(data))
+    else:
+        found = isinstance(data, str) and any(m.group(1) == text for m in ANY_VARIABLE.finditer(data))
+        return () if found else None
+    for key, value in items:
+        below = _find_string(value, text)
+        if below is not None:
+            return (key, *below)
     return None
 
 
