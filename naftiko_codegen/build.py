@@ -8,6 +8,7 @@ names the construct and where it is, never dropped in silence.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -17,6 +18,8 @@ from .load import Document, JsonPath
 from .model import (
     Argument,
     Auth,
+    BodyNode,
+    BodyPart,
     Call,
     Capability,
     ConsumedOperation,
@@ -35,8 +38,18 @@ from .model import (
 )
 from .names import dedupe, env_prefix, mcp_tool_name_ok, package_name, python_identifier
 from .outputs import PathError, parse_path, scalar_schema
+from .templating import (
+    ANY_VARIABLE,
+    SERVER_VARIABLE,
+    Binds,
+    Reference,
+    body_data,
+    body_placeholders,
+    caller_input,
+    caller_namespaces,
+    parse,
+)
 from .templating import PATH_PLACEHOLDER as _PLACEHOLDER
-from .templating import Binds, parse
 
 _RAW_FORMATS = ("json", "xml", "csv", "text", "binary")
 _RAW_FORMAT_HINTS = {
@@ -56,6 +69,7 @@ class _Builder:
         self.package = package
         self.diagnostics: list[Diagnostic] = []
         self.binds = Binds.from_data(self.data.get("binds"))
+        self.callers = caller_namespaces(self.data)
         self.operations: dict[str, ConsumedOperation] = {}  # "ns.name" -> model
         self.formats: dict[str, str] = {}  # "ns.name" -> outputRawFormat, when not json
         self.projections: dict[str, tuple[list[Any], JsonPath]] = {}  # "ns.name" -> consumed outputs
@@ -89,19 +103,32 @@ class _Builder:
             schema["additionalProperties"] = True  # free-form: say so, clients flag `{}` as "any"
         return schema
 
-    def parameters(self, specs: list[Any], base: JsonPath, path_vars: list[str]) -> list[Parameter]:
+    def parameters(self, specs: list[Any], base: JsonPath, path_vars: list[str],
+                   variables: tuple[str, ...] = ()) -> list[Parameter]:
+        """The operation's parameters: declared ones, undeclared path placeholders, then the
+        `variables` of its body template that no parameter declares."""
         params: list[Parameter] = []
         names: list[str] = []
         for i, spec in enumerate(specs):
             location = spec.get("in", "query")
             if location == "environment":
-                self.unsupported(base + (i, "in"), "`in: environment` on a consumed parameter")
+                # names a process environment variable that templates read as `{{name}}`
+                # (they already do): nothing is sent, nothing is asked of the caller
                 continue
             name = str(spec["name"])
             fixed = None
             for key in ("value", "const"):
                 if key in spec and spec[key] is not None:
-                    fixed = self.template(spec[key] if not isinstance(spec[key], bool) else str(spec[key]).lower())
+                    value = spec[key]
+                    whole = ANY_VARIABLE.fullmatch(value.strip()) if isinstance(value, str) else None
+                    ref = caller_input(whole.group(1), self.callers) if whole else None
+                    if ref is not None:
+                        # `value: '{{tools.x}}'` is the caller's input, not a fixed value
+                        if ref != name:
+                            self.unsupported(base + (i, key), f"a parameter `{name}` whose value is another input (`{ref}`)",
+                                             f"name the parameter `{ref}`, or use `with: {{{name}: tools.{ref}}}`")
+                        continue
+                    fixed = self.template(value if not isinstance(value, bool) else str(value).lower())
             required = bool(spec.get("required", location == "path"))
             params.append(
                 Parameter(
@@ -118,6 +145,11 @@ class _Builder:
         for var in path_vars:  # a placeholder nobody declared is still a required path parameter
             if var not in names:
                 params.append(Parameter(var, "", "path", {"type": "string"}, True, ""))
+                names.append(var)
+        for var in variables:  # any JSON value; whether it is required is the template's to say
+            if var not in names:
+                params.append(Parameter(var, "", "variable", {}, False, ""))
+                names.append(var)
         args = dedupe([python_identifier(p.name, fallback="param") for p in params])
         return [
             Parameter(p.name, arg, p.location, p.schema, p.required, p.description, p.fixed)
@@ -157,10 +189,8 @@ class _Builder:
                         joined = raw_path.rstrip("/") + "/" + str(op["path"]).lstrip("/")
                         op_path = _PLACEHOLDER.sub(lambda m: "{" + m.group(1) + "}", joined)
                         op_vars = _PLACEHOLDER.findall(op_path)
-                    for key, what in (("body", "a request `body` template"),
-                                      ("steps", "orchestration `steps`")):
-                        if key in op:
-                            self.unsupported(obase + (key,), f"{what} on a consumed operation")
+                    if "steps" in op:
+                        self.unsupported(obase + ("steps",), "orchestration `steps` on a consumed operation")
                     fmt = str(op.get("outputRawFormat") or "json").lower()
                     if fmt not in _RAW_FORMATS:
                         self.unsupported(obase + ("outputRawFormat",), f"`outputRawFormat: {fmt}`",
@@ -170,9 +200,18 @@ class _Builder:
                     if isinstance(op.get("outputParameters"), list):  # read by orchestration steps
                         self.projections[f"{namespace}.{op.get('name') or op['id']}"] = (
                             op["outputParameters"], obase + ("outputParameters",))
-                    params = self.parameters(list(shared) + list(op.get("inputParameters") or []),
-                                             obase + ("inputParameters",), op_vars)
+                    declared_specs = list(shared) + list(op.get("inputParameters") or [])
+                    body = self.body_spec(op, obase, {str(p.get("name")) for p in declared_specs})
+                    params = self.parameters(declared_specs, obase + ("inputParameters",), op_vars,
+                                             body.variables if body else ())
                     params = self.without_credentials(params, auth, obase, base, len(shared))
+                    template: BodyNode | None = None
+                    if body is not None and body.kind == "json":
+                        params, template = self.body_template(body, params, obase, op)
+                    elif body is not None and body.kind == "whole" and not any(p.location == "body" for p in params):
+                        # `body: {type: json}` without data: the caller supplies the whole JSON body
+                        arg = dedupe([p.arg for p in params] + ["body"])[-1]
+                        params.append(Parameter("body", arg, "body", {}, True, "The JSON request body, sent as is."))
                     # arguments are named after parameters; placeholders are renamed to match
                     renamed = op_path
                     for p in params:
@@ -186,7 +225,9 @@ class _Builder:
                         path=renamed,
                         description=str(op.get("description", "") or ""),
                         parameters=tuple(params),
-                        body="none" if not bodies else ("value" if len(bodies) == 1 else "object"),
+                        body="template" if template is not None else (
+                            "none" if not bodies else ("value" if len(bodies) == 1 else "object")),
+                        body_template=template,
                         consumer=namespace,
                         retryable=retryable(str(op["method"]),
                                             tool_hints.get(f"{namespace}.{op.get('name') or op.get('id')}", [])),
@@ -194,14 +235,18 @@ class _Builder:
                     raw_ops.append((len(out), op, model))
                     method_names.append(python_identifier(model.name, fallback="operation"))
                     ops.append(model)
+            base_uri = str(spec["baseUri"])
             out.append(
                 Consumer(
                     namespace=namespace,
                     attr=python_identifier(namespace, fallback="consumer"),
-                    base_uri=str(spec["baseUri"]),
+                    base_uri=base_uri,
                     base_uri_env=env_prefix(namespace) + "_BASE_URI",
                     auth=auth,
                     operations=(),
+                    # `{{X}}` parts come from the environment; `{x}` server variables from nowhere
+                    base_uri_template=self.template(base_uri),
+                    unbound=tuple(dict.fromkeys(SERVER_VARIABLE.findall(base_uri))),
                 )
             )
         # method names are unique across the whole client
@@ -212,9 +257,136 @@ class _Builder:
             grouped.setdefault(consumer_index, []).append(named)
             self.operations.setdefault(f"{model.consumer}.{model.name}", named)
         return [
-            Consumer(c.namespace, c.attr, c.base_uri, c.base_uri_env, c.auth, tuple(grouped.get(i, [])))
+            Consumer(c.namespace, c.attr, c.base_uri, c.base_uri_env, c.auth, tuple(grouped.get(i, [])),
+                     c.base_uri_template, c.unbound)
             for i, c in enumerate(out)
         ]
+
+    def body_spec(self, op: dict[str, Any], obase: JsonPath, declared: set[str]) -> _Body | None:
+        """Read a consumed operation's `body`: its kind, and what each placeholder stands for."""
+        if "body" not in op:
+            return None
+        path = obase + ("body",)
+        kind, data = body_data(op["body"])
+        if kind == "type":
+            self.unsupported(path + ("type",), f"a request body of `type: {data}`",
+                             "only JSON bodies (`type: json`) are generated")
+            return None
+        if kind == "text":
+            self.unsupported(path, "a `body` string that is not JSON",
+                             "write the body as `{type: json, data: ...}` with placeholders inside strings")
+            return None
+        resolved: dict[str, tuple[str, str]] = {}
+        for text in body_placeholders(data) if kind == "json" else []:
+            if text in resolved:
+                continue
+            found = self.body_variable(text, declared)
+            if found is None:
+                where = _find_string(data, text)
+                at = path + ("data", *where) if isinstance(op["body"], dict) and where is not None else path
+                self.error(at, "E140", f"body placeholder `{{{{{text}}}}}` names neither an input nor a variable",
+                           "write `{{tools.x}}` (or `{{rest.x}}`, `{{x}}`) for the caller's input x, "
+                           "`{{env.X}}` for an environment variable")
+                continue
+            resolved[text] = found
+        variables = tuple(dict.fromkeys(name for where, name in resolved.values() if where == "arg"))
+        return _Body(kind, data, resolved, variables)
+
+    def body_variable(self, text: str, declared: set[str]) -> tuple[str, str] | None:
+        """("arg", input name) or ("env", environment variable) for a placeholder's text."""
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-\[\]]*", text):
+            return None
+        key = caller_input(text, self.callers)
+        if key is not None:
+            return "arg", key
+        namespace, _, name = text.rpartition(".")
+        if namespace == "env" or namespace in self.binds.by_namespace:
+            return "env", self.binds.resolve(Reference(text, namespace, name))[0]
+        if namespace:
+            return None
+        if text in declared:
+            return "arg", text
+        env, bound = self.binds.resolve(Reference(text, "", text))
+        return ("env", env) if bound else ("arg", text)
+
+    def body_template(self, body: _Body, params: list[Parameter], obase: JsonPath,
+                      op: dict[str, Any]) -> tuple[list[Parameter], BodyNode]:
+        """The body template as a tree over the operation's arguments. A string that is exactly
+        one placeholder keeps the value's JSON type; an object member or array item of that
+        form is optional (left out when not given) unless its parameter is required. Text
+        around a placeholder makes a string, and makes its input required."""
+        by_name = {p.name: p for p in params}
+        required: set[str] = set()
+
+        def node(value: Any, top: bool) -> BodyNode:
+            if isinstance(value, dict):
+                return BodyNode("object", members=tuple((str(k), node(v, False)) for k, v in value.items()))
+            if isinstance(value, list):
+                return BodyNode("array", items=tuple(node(v, False) for v in value))
+            if not isinstance(value, str) or "{{" not in value:
+                return BodyNode("literal", literal=value)
+            whole = ANY_VARIABLE.fullmatch(value)
+            if whole and whole.group(1) in body.resolved:
+                where, name = body.resolved[whole.group(1)]
+                param = by_name.get(name)
+                if where == "arg" and param is not None and param.fixed is None:
+                    if top:
+                        required.add(name)
+                    return BodyNode("argument", arg=param.arg, optional=not top)
+            parts: list[BodyPart] = []
+            last = 0
+            for match in ANY_VARIABLE.finditer(value):
+                if match.start() > last:
+                    parts.append(BodyPart(literal=value[last:match.start()]))
+                last = match.end()
+                where, name = body.resolved.get(match.group(1), ("literal", match.group(0)))
+                if where == "env":
+                    parts.append(BodyPart(env=name))
+                elif where == "arg" and name in by_name and by_name[name].fixed is not None:
+                    fixed = by_name[name].fixed
+                    assert fixed is not None
+                    parts += [BodyPart(literal=p.literal, env=p.env) for p in fixed.parts]
+                elif where == "arg" and name in by_name:
+                    required.add(name)
+                    parts.append(BodyPart(arg=by_name[name].arg))
+                else:
+                    parts.append(BodyPart(literal=name))
+            if last < len(value):
+                parts.append(BodyPart(literal=value[last:]))
+            return BodyNode("text", parts=tuple(parts))
+
+        tree = node(body.data, True)
+        used = set(body.variables)
+        out: list[Parameter] = []
+        for p in params:
+            if p.location == "body" and p.name not in used and p.fixed is None:
+                index = next((i for i, q in enumerate(op.get("inputParameters") or [])
+                              if isinstance(q, dict) and str(q.get("name")) == p.name), None)
+                self.diagnostics.append(self.doc.diagnostic(
+                    obase + ("inputParameters", index, "name") if index is not None else obase + ("body",), "W214",
+                    f"body parameter `{p.name}` is not used by the operation's `body` template and is not sent",
+                    hint=f"write `{{{{{p.name}}}}}` where it belongs in the template, or remove the parameter",
+                    severity=Severity.WARNING))
+                continue
+            if p.name in used:
+                # the template decides the body: a body parameter is one of its values
+                location = "variable" if p.location == "body" else p.location
+                p = Parameter(p.name, p.arg, location, p.schema, p.required or p.name in required,  # type: ignore[arg-type]
+                              p.description, p.fixed)
+            out.append(p)
+        # an optional argument node of a parameter the caller must give is simply that value
+        final = {p.arg: p.required for p in out}
+
+        def settle(n: BodyNode) -> BodyNode:
+            if n.kind == "object":
+                return BodyNode("object", members=tuple((k, settle(v)) for k, v in n.members))
+            if n.kind == "array":
+                return BodyNode("array", items=tuple(settle(v) for v in n.items))
+            if n.kind == "argument":
+                return BodyNode("argument", arg=n.arg, optional=not final.get(n.arg, False))
+            return n
+
+        return out, settle(tree)
 
     def without_credentials(self, params: list[Parameter], auth: Auth | None, obase: JsonPath,
                             cbase: JsonPath, shared: int) -> list[Parameter]:
@@ -827,9 +999,14 @@ class _Builder:
             templates = [consumer.auth.username, consumer.auth.password, consumer.auth.token,
                          consumer.auth.value] if consumer.auth else []
             templates += [p.fixed for op in consumer.operations for p in op.parameters]
+            if not consumer.unbound:
+                templates.append(consumer.base_uri_template)
             for t in templates:
                 if t is not None:
                     required.update(t.env_vars)
+            for op in consumer.operations:
+                if op.body_template is not None:
+                    required.update(op.body_template.env_vars)
         return Capability(
             package=self.package,
             env_prefix=env_prefix(self.package),
@@ -844,6 +1021,18 @@ class _Builder:
             generator_version=__version__,
             required_env=tuple(sorted(required)),
         )
+
+
+@dataclass(frozen=True)
+class _Body:
+    """A consumed operation's `body`, read: `json` (a template over `data`) or `whole` (the
+    caller sends the whole JSON body); `resolved` maps each placeholder's text to
+    ("arg", input name) or ("env", environment variable)."""
+
+    kind: str
+    data: Any
+    resolved: dict[str, tuple[str, str]]
+    variables: tuple[str, ...]  # input names, in order of first use
 
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})  # RFC 9110 section 9.2.2
@@ -906,6 +1095,20 @@ def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
         rest = [k for k in kind if k != "null"]
         return {**schema, "type": rest[0] if len(rest) == 1 else rest}
     return schema
+def _find_string(data: Any, text: str) -> tuple[str | int, ...] | None:
+    """Where in a body template the first string holding `{{text}}` is (for diagnostics)."""
+    if isinstance(data, dict):
+        items: list[tuple[str | int, Any]] = [(str(k), v) for k, v in data.items()]
+    elif isinstance(data, list):
+        items = list(enumerate(data))
+    else:
+        found = isinstance(data, str) and any(m.group(1) == text for m in ANY_VARIABLE.finditer(data))
+        return () if found else None
+    for key, value in items:
+        below = _find_string(value, text)
+        if below is not None:
+            return (key, *below)
+    return None
 
 
 def _same_name(a: str, b: str) -> bool:

@@ -10,7 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Location = Literal["path", "query", "header", "cookie", "body"]
+# "variable": a value only templates use (a body template's `{{x}}`); it is not sent by itself.
+Location = Literal["path", "query", "header", "cookie", "body", "variable"]
 
 # Liveness and readiness probes every generated REST service answers.
 HEALTH_PATHS = ("/healthz", "/readyz")
@@ -83,6 +84,49 @@ class Parameter:
 
 
 @dataclass(frozen=True)
+class BodyPart:
+    """A piece of a string in a body template: literal text, an argument or an environment
+    variable, joined as text."""
+
+    literal: str = ""
+    arg: str = ""  # Python argument whose value is written as text
+    env: str = ""  # environment variable
+
+
+@dataclass(frozen=True)
+class BodyNode:
+    """A node of a JSON body template (docs/semantics.md, "Request bodies and parameters").
+
+    `argument`: a string that is exactly one `{{x}}`, replaced by the value with its JSON type;
+    when `optional` and the caller gives none, the object member or array item is left out.
+    `text`: a string with placeholders inside longer text, always a string.
+    """
+
+    kind: Literal["object", "array", "literal", "argument", "text"]
+    members: tuple[tuple[str, BodyNode], ...] = ()  # object
+    items: tuple[BodyNode, ...] = ()  # array
+    literal: Any = None  # a JSON scalar, sent as written
+    arg: str = ""  # argument
+    optional: bool = False  # argument
+    parts: tuple[BodyPart, ...] = ()  # text
+
+    def walk(self) -> tuple[BodyNode, ...]:
+        nodes: list[BodyNode] = [self]
+        for child in (*(n for _, n in self.members), *self.items):
+            nodes.extend(child.walk())
+        return tuple(nodes)
+
+    @property
+    def env_vars(self) -> tuple[str, ...]:
+        return tuple(p.env for n in self.walk() for p in n.parts if p.env)
+
+    @property
+    def omits(self) -> bool:
+        """Whether some member or item may be left out."""
+        return any(n.kind == "argument" and n.optional for n in self.walk())
+
+
+@dataclass(frozen=True)
 class ConsumedOperation:
     name: str
     method_name: str  # Python method on the client
@@ -90,11 +134,14 @@ class ConsumedOperation:
     path: str  # relative to the base URI, as `{name}` placeholders
     description: str
     parameters: tuple[Parameter, ...]
-    body: Literal["none", "value", "object"]  # one body parameter sent as is, or several as an object
+    # "value": one body parameter sent as is; "object": several, as an object; "template": the
+    # operation's `body` template, filled from the arguments (`body_template`)
+    body: Literal["none", "value", "object", "template"]
     consumer: str  # namespace
     # Whether the client may resend it after a failure that may have reached the server: see
     # `build.retryable` and docs/semantics.md ("Retries").
     retryable: bool = False
+    body_template: BodyNode | None = None
 
     @property
     def arguments(self) -> tuple[Parameter, ...]:
@@ -105,17 +152,24 @@ class ConsumedOperation:
 
     @property
     def uses_secrets(self) -> bool:
-        return any(p.fixed is not None and p.fixed.env_vars for p in self.parameters)
+        return any(p.fixed is not None and p.fixed.env_vars for p in self.parameters) or bool(
+            self.body_template and self.body_template.env_vars
+        )
 
 
 @dataclass(frozen=True)
 class Consumer:
     namespace: str
     attr: str  # Python identifier for this consumer
-    base_uri: str
+    base_uri: str  # as written in the spec
     base_uri_env: str  # environment variable that overrides the base URI
     auth: Auth | None
     operations: tuple[ConsumedOperation, ...]
+    # The default base URI: `{{X}}` parts read from the environment. None when it has OpenAPI
+    # server variables (`https://{store}.example.com`) that nothing binds: then the base URI
+    # must be configured (`unbound` names them).
+    base_uri_template: Template | None = None
+    unbound: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -374,4 +428,9 @@ class Capability:
                     used.add("scalar_text")
                 if op.body != "none":
                     used.add("dump_json")
+                if op.body_template is not None:
+                    if op.body_template.omits:
+                        used.update(("omitted", "without_omitted"))
+                    if any(p.arg for n in op.body_template.walk() for p in n.parts):
+                        used.add("scalar_text")
         return tuple(sorted(used))

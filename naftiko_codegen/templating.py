@@ -86,3 +86,61 @@ def parse(value: str, binds: Binds) -> Template:
     if last < len(value) or not parts:
         parts.append(TemplatePart(literal=value[last:]))
     return Template(tuple(parts))
+
+
+# `https://{store}.example.com`: an OpenAPI server variable, one brace on each side.
+SERVER_VARIABLE = re.compile(r"(?<!\{)\{([^{}\s]+)\}(?!\})")
+# Every `{{...}}` as written, for the placeholders of a body template.
+ANY_VARIABLE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+
+
+def caller_namespaces(data: Any) -> frozenset[str]:
+    """The prefixes that name the caller's inputs in a consumed template: `tools.x` and
+    `rest.x` (the corpus convention) and `<namespace>.x` for every exposed adapter."""
+    names = {"tools", "rest"}
+    capability = data.get("capability") if isinstance(data, dict) else None
+    exposes = capability.get("exposes") if isinstance(capability, dict) else None
+    for adapter in exposes if isinstance(exposes, list) else []:
+        if isinstance(adapter, dict) and isinstance(adapter.get("namespace"), str):
+            names.add(adapter["namespace"])
+    return frozenset(names)
+
+
+def caller_input(text: str, callers: frozenset[str]) -> str | None:
+    """`tools.x`, `rest.x` or `<exposed namespace>.x` -> `x`; anything else -> None."""
+    prefix, dot, key = text.partition(".")
+    return key if dot and key and prefix in callers else None
+
+
+def body_data(body: Any) -> tuple[str, Any]:
+    """What a consumed operation's `body` says: ("json", data) for a JSON template (a mapping
+    `{type: json, data}`, a JSON string, or a mapping without `type`/`data` taken as the data),
+    ("whole", None) for `{type: json}` without data (the caller sends the whole body),
+    ("type", name) for another body type, ("text", None) for a string that is not JSON."""
+    import json
+
+    if isinstance(body, str):
+        try:
+            return "json", json.loads(body)
+        except ValueError:
+            return "text", None
+    if isinstance(body, dict) and body and set(body) <= {"type", "data"}:
+        kind = str(body.get("type", "json"))
+        if kind != "json":
+            return "type", kind
+        return ("json", body["data"]) if "data" in body else ("whole", None)
+    return "json", body
+
+
+def body_placeholders(data: Any) -> list[str]:
+    """Every `{{...}}` in the strings of a body template, in order (keys are not templates)."""
+    found: list[str] = []
+    if isinstance(data, dict):
+        for value in data.values():
+            found += body_placeholders(value)
+    elif isinstance(data, list):
+        for value in data:
+            found += body_placeholders(value)
+    elif isinstance(data, str):
+        found += [m.group(1) for m in ANY_VARIABLE.finditer(data)]
+    return found

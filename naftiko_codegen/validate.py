@@ -20,7 +20,14 @@ import jsonschema
 from .diagnostics import Diagnostic, Severity
 from .load import Document, JsonPath
 from .templating import PATH_PLACEHOLDER as _PLACEHOLDER
-from .templating import Binds, references
+from .templating import (
+    Binds,
+    body_data,
+    body_placeholders,
+    caller_input,
+    caller_namespaces,
+    references,
+)
 
 SCHEMA_RESOURCE = "capability.schema.json"
 OFFICIAL_SCHEMA_RESOURCE = "naftiko-schema-alpha2.json"
@@ -273,9 +280,9 @@ class _Rules:
                     self.report(rpath + ("path",), "E104", "a resource path must not contain a query string",
                                 "declare query values as `in: query` input parameters")
                 for oi, op in enumerate(_list(resource.get("operations"))):
-                    # an operation-level `path` continues the resource's (build.py joins them)
-                    own = _dict(op).get("path")
-                    placeholders = set(_PLACEHOLDER.findall(raw + "/" + own if isinstance(own, str) else raw))
+                    # an operation-level `path` continues the resource's, placeholders included
+                    full = raw if not isinstance(_dict(op).get("path"), str) else raw.rstrip("/") + "/" + _dict(op)["path"]
+                    placeholders = set(_PLACEHOLDER.findall(full))
                     params = shared + [p for p in _list(_dict(op).get("inputParameters")) if isinstance(p, dict)]
                     declared = {str(p.get("name")) for p in params if p.get("in") == "path"}
                     opath = rpath + ("operations", oi)
@@ -287,7 +294,7 @@ class _Rules:
                     for i, p in enumerate(_list(_dict(op).get("inputParameters"))):
                         if isinstance(p, dict) and p.get("in") == "path" and str(p.get("name")) not in placeholders:
                             self.report(opath + ("inputParameters", i, "name"), "E122",
-                                        f"path parameter `{p.get('name')}` has no `{{{p.get('name')}}}` placeholder in `{raw}`",
+                                        f"path parameter `{p.get('name')}` has no `{{{p.get('name')}}}` placeholder in `{full}`",
                                         "add the placeholder to the resource path, or change `in`")
 
     def calls(self) -> None:
@@ -307,6 +314,16 @@ class _Rules:
             ci = self.index[call][0].path[2]
             accepted |= {str(_dict(p).get("name")) for p in
                          _list(_dict(_list(self.capability.get("consumes"))[ci]).get("inputParameters"))}
+            # a `with` key may also fill a path placeholder or a body template's `{{key}}`
+            resource = _dict(doc_get(self.data, self.index[call][0].path[:-2]))
+            accepted |= set(_PLACEHOLDER.findall(str(resource.get("path", "")) + "/" + str(target.get("path", ""))))
+            if "body" in target:
+                kind, data = body_data(target["body"])
+                callers = caller_namespaces(self.data)
+                for text in body_placeholders(data) if kind == "json" else []:
+                    accepted.add(caller_input(text, callers) or text)
+                if kind == "whole":
+                    accepted.add("body")  # `{type: json}` alone: the caller's whole body
             for key in _dict(op.get("with")):
                 if key in accepted:
                     continue

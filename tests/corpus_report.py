@@ -163,7 +163,7 @@ def check_package(folder: Path, package: str, spec: dict[str, Any], spec_text: s
                 base_path = urlsplit(str(consumer["baseUri"])).path
                 for resource in consumer.get("resources", []):
                     for op in resource.get("operations", []):
-                        problems += _call_one(client, client_module, consumer, resource, op, base_path, recorder)
+                        problems += _call_one(client, client_module, spec, consumer, resource, op, base_path, recorder)
         problems += check_outputs(folder, package, capability, bases, recorder, spec.get("binds"))
     except Exception as exc:  # noqa: BLE001 - any failure of a generated package is a finding
         problems.append(f"{type(exc).__name__}: {str(exc)[:200]}")
@@ -176,8 +176,8 @@ def check_package(folder: Path, package: str, spec: dict[str, Any], spec_text: s
     return problems
 
 
-def _call_one(client: Any, module: Any, consumer: dict[str, Any], resource: dict[str, Any],
-              op: dict[str, Any], base_path: str, recorder: Recorder) -> list[str]:
+def _call_one(client: Any, module: Any, spec: dict[str, Any], consumer: dict[str, Any],
+              resource: dict[str, Any], op: dict[str, Any], base_path: str, recorder: Recorder) -> list[str]:
     from naftiko_codegen.names import dedupe, python_identifier
 
     params = list(consumer.get("inputParameters") or []) + list(op.get("inputParameters") or [])
@@ -188,8 +188,12 @@ def _call_one(client: Any, module: Any, consumer: dict[str, Any], resource: dict
     kind = str(auth.get("type", "")).lower()
     credential = "authorization" if kind in ("basic", "bearer") else str(
         auth.get("key") or auth.get("name") or auth.get("header") or "").lower()
+    callers = {"tools", "rest"} | {str(a.get("namespace")) for a in spec.get("capability", {}).get("exposes") or []}
     for p, arg in zip(params, names, strict=True):
-        if "value" in p or "const" in p or p.get("in") == "environment":
+        fixed = p.get("value", p.get("const"))
+        if _caller_key(fixed, callers) == str(p["name"]):
+            fixed = None  # `value: '{{tools.x}}'` is the caller's input x, not a fixed value
+        if fixed is not None or p.get("in") == "environment":
             continue
         if p.get("in") in ("header", "query") and str(p["name"]).lower() == credential:
             continue  # the authentication sets it (docs/diagnostics.md, W213)
@@ -199,10 +203,23 @@ def _call_one(client: Any, module: Any, consumer: dict[str, Any], resource: dict
     resource_path = str(resource.get("path", ""))
     if op.get("path"):
         resource_path = resource_path.rstrip("/") + "/" + str(op["path"]).lstrip("/")
+    taken = [n for p, n in zip(params, names, strict=True) if p.get("in") != "environment"]
     for var in _PLACEHOLDER.findall(resource_path):
         if var not in values:
-            arg = python_identifier(var, fallback="param")
+            arg = dedupe([*taken, python_identifier(var, fallback="param")])[-1]
+            taken.append(arg)
             values[var] = kwargs[arg] = f"v-{var}"[:20]
+    template = _body_template(op, spec, callers)
+    if template is not None and template[0] == "json":
+        for name in template[2]:
+            if name not in values and name not in {str(p["name"]) for p in params}:
+                # a body variable nobody declares: a non-string value, so that a template that
+                # turned `"{{x}}"` into text instead of keeping the value's type is caught
+                arg = dedupe([*taken, python_identifier(name, fallback="param")])[-1]
+                taken.append(arg)
+                values[name] = kwargs[arg] = [7, f"v-{name}"[:20]]
+    elif template is not None and template[0] == "whole" and not any(p.get("in") == "body" for p in params):
+        values["body"] = kwargs[dedupe([*taken, "body"])[-1]] = {"k": "v"}
     method = python_identifier(str(op.get("name") or op.get("id")), fallback="operation")
     candidates = [m for m in dir(client) if m == method or re.fullmatch(re.escape(method) + r"_\d+", m)]
     if not candidates:
@@ -233,7 +250,16 @@ def _call_one(client: Any, module: Any, consumer: dict[str, Any], resource: dict
             problems.append(f"{op.get('name')}: header {name} missing")
         if where == "body":
             bodies.append(name)
-    if bodies:
+    if template is not None and template[0] == "json":
+        want = _fill_body(template[1], values, callers, spec)
+        if json.loads(got["body"] or b"null") != want:
+            problems.append(f"{op.get('name')}: body {got['body'][:80]!r} != {json.dumps(want)[:80]}")
+        if got["headers"].get("content-type") != "application/json":
+            problems.append(f"{op.get('name')}: body sent as {got['headers'].get('content-type')}")
+    elif template is not None and "body" in values and not bodies:
+        if json.loads(got["body"] or b"null") != values["body"]:
+            problems.append(f"{op.get('name')}: body {got['body'][:80]!r}")
+    elif bodies:
         sent = json.loads(got["body"] or b"null")
         want = values[bodies[0]] if len(bodies) == 1 else {b: values[b] for b in bodies}
         if sent != want:
@@ -475,6 +501,90 @@ def check_outputs(folder: Path, package: str, capability: dict[str, Any], bases:
                             problems.append(f"REST {op['method']} {resource['path']}: {answer.status_code} "
                                             f"{answer.text[:120]} != {str(want)[:120]}")
     return problems
+_ANY_VARIABLE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+
+
+def _caller_key(value: Any, callers: set[str]) -> str | None:
+    """`{{tools.x}}` (or `rest.`, an exposed namespace) -> `x`."""
+    match = _ANY_VARIABLE.fullmatch(value.strip()) if isinstance(value, str) else None
+    prefix, dot, key = match.group(1).partition(".") if match else ("", "", "")
+    return key if dot and prefix in callers else None
+
+
+def _body_template(op: dict[str, Any], spec: dict[str, Any], callers: set[str]) -> tuple[str, Any, list[str]] | None:
+    """("json", data, input names) for a JSON body template, ("whole", None, []) for
+    `{type: json}` without data; read from the spec as docs/semantics.md describes it."""
+    if "body" not in op:
+        return None
+    body = op["body"]
+    if isinstance(body, str):
+        data = json.loads(body)
+    elif isinstance(body, dict) and set(body) <= {"type", "data"}:
+        if "data" not in body:
+            return "whole", None, []
+        data = body["data"]
+    else:
+        data = body
+    names: list[str] = []
+    binds = {str(k) for b in spec.get("binds") or [] for k in (b.get("keys") or {})}
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+        elif isinstance(value, str):
+            for text in _ANY_VARIABLE.findall(value):
+                key = _caller_key("{{" + text + "}}", callers)
+                if key is None and "." not in text and text not in binds:
+                    key = text
+                if key is not None and key not in names:
+                    names.append(key)
+
+    walk(data)
+    return "json", data, names
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return str(value)
+
+
+def _fill_body(data: Any, values: dict[str, Any], callers: set[str], spec: dict[str, Any]) -> Any:
+    """The body the upstream should receive: a string that is one `{{x}}` becomes x's value
+    with its JSON type, placeholders inside text are written as text, `{{env.X}}` and bind
+    keys read the environment."""
+    keys: dict[tuple[str, str], str] = {}
+    for bind in spec.get("binds") or []:
+        for k, v in (bind.get("keys") or {}).items():
+            keys[(str(bind.get("namespace", "")), str(k))] = str(v)
+            keys.setdefault(("", str(k)), str(v))
+
+    def lookup(text: str) -> Any:
+        key = _caller_key("{{" + text + "}}", callers)
+        if key is not None:
+            return values[key]
+        namespace, _, name = text.rpartition(".")
+        if not namespace and text in values:
+            return values[text]
+        return os.environ[keys.get((namespace if namespace != "env" else "env", name), keys.get(("", name), name))]
+
+    if isinstance(data, dict):
+        return {k: _fill_body(v, values, callers, spec) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_fill_body(v, values, callers, spec) for v in data]
+    if not isinstance(data, str):
+        return data
+    whole = _ANY_VARIABLE.fullmatch(data)
+    if whole:
+        found = lookup(whole.group(1))
+        return found
+    return _ANY_VARIABLE.sub(lambda m: _text(lookup(m.group(1))), data)
 
 
 @contextmanager

@@ -245,6 +245,26 @@ def dump_json(value: Any) -> bytes:
     )
 
 
+class _Omitted:
+    """Marks, in a filled body template, a member or item whose optional value was not given."""
+
+    def __repr__(self) -> str:
+        return "omitted"
+
+
+omitted: Any = _Omitted()
+
+
+def without_omitted(value: Any) -> Any:
+    """The body with every member and item marked `omitted` left out (an absent optional
+    value is not sent, rather than sent as null, which many APIs read as "clear this")."""
+    if isinstance(value, dict):
+        return {k: without_omitted(v) for k, v in value.items() if v is not omitted}
+    if isinstance(value, list):
+        return [without_omitted(v) for v in value if v is not omitted]
+    return value
+
+
 def basic_credentials(username: str, password: str) -> str:
     token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
     return f"Basic {token}"

@@ -545,3 +545,208 @@ def test_post_is_retryable_only_when_every_tool_calling_it_is_idempotent(
         for i, hints in enumerate(tools):
             head += f"    - name: tool-{i}\n      description: One tool\n{hints}      call: api.get-item\n"
     assert built(tmp_path, head).operations[0].retryable is expected
+
+
+# --- request bodies and parameters (docs/semantics.md, "Request bodies and parameters") --------
+
+POST_OP = """\
+      - name: create-item
+        method: POST
+"""
+BODY_BASE = variant(
+    ("      - name: get-item\n        method: GET\n", POST_OP + "BODY      - name: get-item\n        method: GET\n"),
+)
+MCP_CREATE = """\
+    - name: create-item
+      description: Create one item
+      call: api.create-item
+"""
+
+
+def with_body(body: str, tools: str = MCP_CREATE, binds: str = "") -> str:
+    text = BODY_BASE.replace("BODY", body)
+    text = text.replace("    - name: get-item\n      description: Get one item\n", tools + "    - name: get-item\n      description: Get one item\n")
+    return text.replace("capability:\n", binds + "capability:\n", 1)
+
+
+STRUCTURED = """\
+        body:
+          type: json
+          data:
+            product:
+              title: '{{tools.title}}'
+              count: '{{tools.count}}'
+              label: 'Item {{tools.title}} #{{env.SHOP_ID}}'
+              tags: ['{{tools.tag}}', fixed, 3, null]
+"""
+
+
+def test_structured_body_template(tmp_path: Path):
+    cap = built(tmp_path, with_body(STRUCTURED))
+    op = next(o for o in cap.operations if o.name == "create-item")
+    assert op.body == "template"
+    assert [(p.name, p.location, p.required, p.schema) for p in op.parameters if p.name != "id"] == [
+        ("title", "variable", True, {}),  # used inside text: required
+        ("count", "variable", False, {}),
+        ("tag", "variable", False, {}),
+    ]
+    tree = op.body_template
+    assert tree is not None and tree.kind == "object"
+    ((key, product),) = tree.members
+    assert key == "product"
+    members = dict(product.members)
+    assert (members["title"].kind, members["title"].arg, members["title"].optional) == ("argument", "title", False)
+    assert (members["count"].kind, members["count"].optional) == ("argument", True)
+    label = members["label"]
+    assert label.kind == "text"
+    assert [(p.literal, p.arg, p.env) for p in label.parts] == [
+        ("Item ", "", ""), ("", "title", ""), (" #", "", ""), ("", "", "SHOP_ID")]
+    assert [(n.kind, n.literal) for n in members["tags"].items][1:] == [
+        ("literal", "fixed"), ("literal", 3), ("literal", None)]
+    assert "SHOP_ID" in cap.required_env
+    assert {"dump_json", "omitted", "without_omitted", "scalar_text"} <= set(cap.client_helpers)
+    tool = next(t for t in cap.mcp.tools if t.name == "create-item")
+    assert tool.input_schema["required"] == ["id", "title"]
+    assert set(tool.input_schema["properties"]) == {"id", "title", "count", "tag"}
+
+
+def test_whole_body_placeholder_keeps_the_value_and_is_required(tmp_path: Path):
+    cap = built(tmp_path, with_body("        body:\n          type: json\n          data: '{{tools.events}}'\n"))
+    op = next(o for o in cap.operations if o.name == "create-item")
+    assert op.body_template is not None
+    assert (op.body_template.kind, op.body_template.optional) == ("argument", False)
+    assert [(p.name, p.required) for p in op.parameters if p.name != "id"] == [("events", True)]
+    assert "without_omitted" not in cap.client_helpers
+
+
+def test_declared_body_parameters_are_template_values(tmp_path: Path):
+    body = (
+        "        inputParameters:\n"
+        "        - name: name\n          in: body\n          type: string\n          required: true\n"
+        "          value: '{{tools.name}}'\n"
+        "        - name: spare\n          in: body\n"
+        "        body:\n          type: json\n          data:\n            request_data:\n"
+        "              name: '{{tools.name}}'\n"
+    )
+    warnings: list[Diagnostic] = []
+    doc = load_file(write(tmp_path, with_body(body)))
+    assert not [d for d in validate(doc) if d.is_error]
+    cap = build(doc, warnings=warnings)
+    (w214,) = [d for d in warnings if d.code == "W214"]
+    assert "`spare`" in w214.message and w214.line == line_of(with_body(body), "name: spare")
+    op = next(o for o in cap.operations if o.name == "create-item")
+    # `value: '{{tools.name}}'` is the caller's input, typed as declared; `spare` is not sent
+    assert [(p.name, p.location, p.required, p.schema.get("type"), p.fixed) for p in op.parameters if p.name != "id"] == [
+        ("name", "variable", True, "string", None)]
+    (member,) = op.body_template.members[0][1].members
+    assert member[1].optional is False
+
+
+def test_json_string_body_is_the_same_template(tmp_path: Path):
+    body = "        body: |\n          {\"id\": \"{{userId}}\", \"kind\": \"user\"}\n"
+    cap = built(tmp_path, with_body(body))
+    op = next(o for o in cap.operations if o.name == "create-item")
+    assert [m[0] for m in op.body_template.members] == ["id", "kind"]
+    assert [(p.name, p.location) for p in op.parameters if p.name != "id"] == [("userId", "variable")]
+    assert op.parameters[1].arg == "user_id"
+
+
+def test_bind_key_in_a_body_reads_the_environment(tmp_path: Path):
+    binds = "binds:\n- namespace: env\n  keys:\n    SHOP_TOKEN: SHOP_SECRET\n"
+    cap = built(tmp_path, with_body("        body:\n          type: json\n          data:\n            token: '{{SHOP_TOKEN}}'\n",
+                                      binds=binds))
+    op = next(o for o in cap.operations if o.name == "create-item")
+    assert [p.name for p in op.parameters] == ["id"]
+    ((_, token),) = op.body_template.members
+    assert [(p.env) for p in token.parts] == ["SHOP_SECRET"]
+    assert cap.required_env == ("SHOP_SECRET",)
+
+
+def test_type_json_without_data_is_the_whole_body(tmp_path: Path):
+    cap = built(tmp_path, with_body("        body:\n          type: json\n"))
+    op = next(o for o in cap.operations if o.name == "create-item")
+    assert op.body == "value"
+    assert [(p.name, p.arg, p.location, p.required) for p in op.parameters if p.name != "id"] == [("body", "body", "body", True)]
+    route = next(r for r in cap.rest.routes if r.call.operation.name == "create-item") if any(
+        r.call.operation.name == "create-item" for r in cap.rest.routes) else None
+    assert route is None  # the REST adapter of BASE does not call it
+    tool = next(t for t in cap.mcp.tools if t.name == "create-item")
+    assert tool.input_schema["required"] == ["id", "body"]
+
+
+@pytest.mark.parametrize(("body", "what"), [
+    ("        body:\n          type: xml\n          data: '<a/>'\n", "`type: xml`"),
+    ("        body: 'name={{tools.name}}'\n", "not JSON"),
+])
+def test_other_bodies_are_refused(tmp_path: Path, body: str, what: str):
+    text = with_body(body)
+    error = only_error(tmp_path, text, "E300")
+    assert what in error.message
+    assert error.line == line_of(text, "type: xml" if "xml" in body else "body: 'name")
+
+
+def test_body_placeholder_naming_nothing(tmp_path: Path):
+    text = with_body("        body:\n          type: json\n          data:\n            a: '{{other.thing}}'\n")
+    error = only_error(tmp_path, text, "E140")
+    assert "{{other.thing}}" in error.message
+    assert error.line == line_of(text, "{{other.thing}}")  # the string that holds it
+
+
+def test_with_key_may_fill_a_body_or_path_variable(tmp_path: Path):
+    tools = MCP_CREATE + "      with:\n        title: fixed title\n        shelf: s1\n"
+    body = "        body:\n          type: json\n          data:\n            title: '{{tools.title}}'\n"
+    text = with_body(body, tools=tools).replace("      path: /items/{id}\n", "      path: /items/{id}\n", 1)
+    # `shelf` feeds nothing: still E103; `title` feeds the body
+    error = only_error(tmp_path, text, "E103")
+    assert "`with: shelf`" in error.message
+    cap = built(tmp_path, text.replace("        shelf: s1\n", ""))
+    tool = next(t for t in cap.mcp.tools if t.name == "create-item")
+    argument = next(a for a in tool.call.arguments if a.param.name == "title")
+    assert (argument.source, argument.literal) == ("literal", "fixed title")
+
+
+def test_with_key_fills_an_undeclared_path_placeholder(tmp_path: Path):
+    text = variant(("          in: path\n", "          in: path\n"), (MCP_CALL, MCP_CALL + "      with:\n        id: '42'\n"))
+    text = text.replace("        inputParameters:\n        - name: id\n          in: path\n", "")
+    cap = built(tmp_path, text)
+    tool = cap.mcp.tools[0]
+    assert [(a.param.name, a.source, a.literal) for a in tool.call.arguments] == [("id", "literal", "42")]
+
+
+def test_environment_parameter_is_read_not_asked(tmp_path: Path):
+    text = variant((
+        "        - name: id\n          in: path\n",
+        ("        - name: id\n          in: path\n        - name: api_token\n          in: environment\n"
+         "        - name: X-Token\n          in: header\n          value: '{{api_token}}'\n"),
+    ))
+    cap = built(tmp_path, text)
+    (op,) = cap.operations
+    assert [p.name for p in op.arguments] == ["id"]
+    (header,) = op.by_location("header")
+    assert header.fixed is not None and header.fixed.env_vars == ("api_token",)
+    assert cap.required_env == ("api_token",)
+
+
+@pytest.mark.parametrize(("base", "env", "unbound"), [
+    ("https://{{SHOP}}.example.com/v1", ("SHOP",), ()),
+    ("https://{store}.example.com/v1", (), ("store",)),
+    ("https://api.example.com/v1", (), ()),
+])
+def test_templated_base_uri(tmp_path: Path, base: str, env: tuple[str, ...], unbound: tuple[str, ...]):
+    cap = built(tmp_path, BASE.replace("https://api.example.com/v1", base))
+    (consumer,) = cap.consumers
+    assert consumer.base_uri == base
+    assert consumer.unbound == unbound
+    assert consumer.base_uri_template is not None and consumer.base_uri_template.env_vars == env
+    assert cap.required_env == env
+
+
+def test_operation_path_placeholders_count_for_path_parameters(tmp_path: Path):
+    # `path: /2` on the resource, `/users/{id}` on the operation: `id` has its placeholder
+    text = variant(("      path: /items/{id}\n", "      path: /2\n"),
+                   ("        method: GET\n        inputParameters:\n",
+                    "        method: GET\n        path: /users/{id}\n        inputParameters:\n"))
+    cap = built(tmp_path, text)
+    (op,) = cap.operations
+    assert op.path == "/2/users/{id_}"
+    assert [(p.name, p.location) for p in op.parameters] == [("id", "path")]
