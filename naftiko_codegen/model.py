@@ -314,6 +314,11 @@ class Capability:
         return tuple(op for c in self.consumers for op in c.operations)
 
     @property
+    def per_request_auth(self) -> bool:
+        """Whether some consumed API's credential is computed by httpx for each request."""
+        return any(c.auth is not None and c.auth.per_request for c in self.consumers)
+
+    @property
     def uses_oauth2(self) -> bool:
         return any(c.auth is not None and c.auth.kind == "oauth2" for c in self.consumers)
 
