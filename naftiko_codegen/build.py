@@ -132,6 +132,8 @@ class _Builder:
                 continue
             namespace = str(spec["namespace"])
             auth = self.auth(spec.get("authentication"), base + ("authentication",))
+            if auth is not None and auth.kind == "oauth2":
+                auth = Auth(**{**auth.__dict__, "token_url_env": env_prefix(namespace) + "_TOKEN_URL"})
             shared = spec.get("inputParameters") or []
             ops: list[ConsumedOperation] = []
             for ri, resource in enumerate(spec.get("resources", []) or []):

@@ -66,6 +66,7 @@ class Auth:
     # apikey spread over several headers (name, value), sent together on every request
     headers: tuple[tuple[str, Template], ...] = ()
     token_url: str = ""  # oauth2 client credentials: the token endpoint
+    token_url_env: str = ""  # oauth2: environment variable that overrides the token endpoint
     client_id: Template | None = None  # oauth2
     client_secret: Template | None = None  # oauth2
     scopes: tuple[str, ...] = ()  # oauth2: requested scopes (none: the server's default)

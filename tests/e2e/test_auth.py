@@ -10,6 +10,7 @@ import hashlib
 import importlib
 import logging
 import re
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -142,7 +143,9 @@ def package(upstream: tuple[str, Upstream], tmp_path_factory: pytest.TempPathFac
     output.write(root / "out", {result.package: result.files})
     sys.path.insert(0, str(root / "out"))
     try:
-        yield importlib.import_module(PACKAGE)
+        module = importlib.import_module(PACKAGE)
+        module.__dict__["_generated_into"] = root / "out"
+        yield module
     finally:
         sys.path.remove(str(root / "out"))
         for name in [m for m in sys.modules if m == PACKAGE or m.startswith(PACKAGE + ".")]:
@@ -297,3 +300,20 @@ def test_mcp_requires_api_key(package: ModuleType, env: dict[str, str]) -> None:
         assert result.is_error is False and result.structured_content == {"id": "i-3"}
         with pytest.raises(Exception):  # noqa: B017 - the SDK's error for an HTTP 401
             anyio.run(call, "wrong")
+
+
+def test_generated_code_is_lint_and_type_clean(package: ModuleType, tmp_path: Path) -> None:
+    """The branches only these features render (digest, token flow, guards, forward) are held
+    to the same bar as the committed packages."""
+    out = package.__dict__["_generated_into"]
+    ruff = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated", "--select", "E,F,W,I,B,UP,PYI",
+         "--line-length", "100", str(out / PACKAGE)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert ruff.returncode == 0, ruff.stdout + ruff.stderr
+    mypy = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path / "cache"), "-p", PACKAGE],
+        cwd=out, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert mypy.returncode == 0, mypy.stdout + mypy.stderr
