@@ -248,10 +248,12 @@ class _Builder:
             if isinstance(headers, dict) and headers:
                 pairs = tuple((str(name), self.template(value)) for name, value in headers.items())
                 lowered = [name.lower() for name, _ in pairs]
-                if len(set(lowered)) != len(lowered):
-                    self.error(path + ("headers",), "E160", "an API key header is named twice (header names ignore case)",
-                               "give each header once")
-                    return None
+                for i, name in enumerate(lowered):
+                    if name in lowered[:i]:
+                        self.error(path + ("headers", pairs[i][0]), "E160",
+                                   f"API key header `{pairs[i][0]}` is named twice (header names ignore case)",
+                                   "give each header once")
+                        return None
                 return Auth("apikey", key=pairs[0][0], value=pairs[0][1], placement="header", headers=pairs)
             placement = str(spec.get("placement") or spec.get("in") or ("query" if kind == "query" else "header"))
             if placement not in ("header", "query"):
@@ -295,9 +297,12 @@ class _Builder:
         missing = [k for k, v in (("tokenUrl", token_url), ("clientId", spec.get("clientId")),
                                   ("clientSecret", spec.get("clientSecret"))) if not v]
         if missing:
+            resource_server = "authorizationServerUri" in spec or "resource" in spec
             self.error(path, "E161", "OAuth 2.0 client credentials on consumes need "
                        + ", ".join(f"`{m}`" for m in missing),
-                       "write `tokenUrl: https://...`, `clientId: '{{CLIENT_ID}}'` and "
+                       ("`authorizationServerUri` and `resource` describe how an exposed adapter checks tokens; "
+                        if resource_server else "")
+                       + "write `tokenUrl: https://...`, `clientId: '{{CLIENT_ID}}'` and "
                        "`clientSecret: '{{CLIENT_SECRET}}'`")
             return None
         if "{{" in str(token_url) or not re.match(r"https?://[^/\s]+", str(token_url)):
@@ -318,18 +323,29 @@ class _Builder:
             return None
         kind = str(spec.get("type", "")).lower()
         auth: ExposedAuth | None = None
-        if kind == "bearer" and spec.get("token"):
-            auth = ExposedAuth("bearer", self.template(spec["token"]), realm=realm)
-        elif kind == "basic" and spec.get("username") and spec.get("password"):
-            auth = ExposedAuth("basic", self.template(spec["password"]), username=self.template(spec["username"]),
-                               realm=realm)
-        elif kind in ("apikey", "header", "query"):
-            name = spec.get("key") or spec.get("name") or spec.get("header")
-            value = spec.get("value", spec.get("token"))
-            placement = str(spec.get("placement") or spec.get("in") or ("query" if kind == "query" else "header"))
+        if kind in ("digest", "oauth2", "oauth1", "hmac"):
+            what = {"digest": "HTTP Digest", "oauth2": "OAuth 2.0 (JWT validation against an authorization server)",
+                    "oauth1": "OAuth 1.0a", "hmac": "HMAC signatures"}[kind]
+            self.unsupported(path + ("type",), f"{what} authentication on an exposed adapter",
+                             "use bearer, apikey or basic")
+            return None
+        if kind not in ("bearer", "basic", "apikey", "header", "query"):
+            self.unsupported(path + ("type",), f"authentication type `{spec.get('type')}` on an exposed adapter")
+            return None
+        if kind == "bearer":
+            if spec.get("token"):
+                auth = ExposedAuth("bearer", self.template(spec["token"]), realm=realm)
+        elif kind == "basic":
+            if spec.get("username") and spec.get("password"):
+                auth = ExposedAuth("basic", self.template(spec["password"]), username=self.template(spec["username"]),
+                                   realm=realm)
+        else:
             if spec.get("headers"):
                 self.unsupported(path + ("headers",), "several API key headers on an exposed adapter")
                 return None
+            name = spec.get("key") or spec.get("name") or spec.get("header")
+            value = spec.get("value", spec.get("token"))
+            placement = str(spec.get("placement") or spec.get("in") or ("query" if kind == "query" else "header"))
             if placement not in ("header", "query"):
                 self.error(path + ("placement",), "E105", f"apikey placement `{placement}` is neither header nor query",
                            "use `placement: header` or `placement: query`")
@@ -337,15 +353,6 @@ class _Builder:
             if name and value:
                 auth = ExposedAuth("apikey", self.template(value), key=str(name),
                                    placement=placement, realm=realm)  # type: ignore[arg-type]
-        elif kind in ("digest", "oauth2", "oauth1", "hmac"):
-            what = {"digest": "HTTP Digest", "oauth2": "OAuth 2.0 (JWT validation against an authorization server)",
-                    "oauth1": "OAuth 1.0a", "hmac": "HMAC signatures"}[kind]
-            self.unsupported(path + ("type",), f"{what} authentication on an exposed adapter",
-                             "use bearer, apikey or basic")
-            return None
-        else:
-            self.unsupported(path + ("type",), f"authentication type `{spec.get('type')}` on an exposed adapter")
-            return None
         if auth is None:
             self.error(path, "E162", f"`{kind}` authentication on an exposed adapter needs its credential",
                        {"bearer": "write `token: '{{TOKEN}}'`", "basic": "write `username` and `password`"}.get(

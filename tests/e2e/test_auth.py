@@ -317,3 +317,27 @@ def test_generated_code_is_lint_and_type_clean(package: ModuleType, tmp_path: Pa
         cwd=out, capture_output=True, text=True, timeout=300, check=False,
     )
     assert mypy.returncode == 0, mypy.stdout + mypy.stderr
+
+
+@pytest.mark.parametrize(
+    ("kind", "placement", "offer", "accepted"),
+    [
+        ("basic", "header", [(b"authorization", b"Basic " + base64.b64encode(b"ops:pw-1"))], True),
+        ("basic", "header", [(b"authorization", b"BASIC " + base64.b64encode(b"ops:pw-1"))], True),
+        ("basic", "header", [(b"authorization", b"Basic " + base64.b64encode(b"ops:pw-2"))], False),
+        ("bearer", "header", [(b"authorization", b"Bearer pw-1 ")], False),
+        ("apikey", "query", [], True),
+        ("apikey", "header", [(b"x-key", b"pw-1")], True),
+        ("apikey", "header", [(b"x-key", b"pw-")], False),
+    ],
+)
+def test_credential_check(package: ModuleType, kind: str, placement: str, offer: list[tuple[bytes, bytes]],
+                          accepted: bool) -> None:
+    runtime = _module("_runtime")
+    check = runtime.CredentialCheck(kind, realm='a "realm"', name="X-Key", placement=placement)
+    scope = {"type": "http", "path": "/x", "headers": offer, "query_string": b"x-key=pw-1&other=1"}
+    assert check.accepts(scope) is False  # not configured: nothing is accepted
+    check.configure("pw-1", "ops")
+    assert check.accepts(scope) is accepted
+    assert "pw-1" not in repr(check)
+    assert 'realm="a \\"realm\\""' in check.challenge
