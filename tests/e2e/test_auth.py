@@ -217,6 +217,20 @@ def test_oauth2_refused_client_is_the_answer(package: ModuleType, monkeypatch: p
         client.list_things()
     assert caught.value.response.status_code == 401
     assert caught.value.response.json() == {"error": "invalid_client"}
+    shown = f"{caught.value} {caught.value!r} {caught.value.response!r}"
+    assert "wrong" not in shown and ENV["OA_ID"] not in shown
+
+
+def test_access_token_stays_out_of_errors(package: ModuleType, env: dict[str, str],
+                                          upstream: tuple[str, Upstream]) -> None:
+    _url, state = upstream
+    client_module = _module("client")
+    with client_module.Client() as client:
+        client.list_things()
+        token = state.tokens_issued[-1]
+        # the learnt token is redacted like configured credentials
+        assert client._config.redact(f"x {token} y") == "x *** y"
+        assert ENV["OA_SECRET"] not in repr(client._config) and token not in repr(client._config)
 
 
 def test_rest_requires_bearer_probes_stay_open(
