@@ -24,6 +24,8 @@ from .model import (
     Capability,
     ConsumedOperation,
     Consumer,
+    ExposedAuth,
+    Forward,
     McpAdapter,
     McpTool,
     Output,
@@ -73,6 +75,8 @@ class _Builder:
         self.operations: dict[str, ConsumedOperation] = {}  # "ns.name" -> model
         self.formats: dict[str, str] = {}  # "ns.name" -> outputRawFormat, when not json
         self.projections: dict[str, tuple[list[Any], JsonPath]] = {}  # "ns.name" -> consumed outputs
+        self.consumer_models: dict[str, Consumer] = {}
+        self.refused_namespaces: set[str] = set()  # consumed APIs refused: a `forward` to them is not reported twice
 
     def unsupported(self, path: JsonPath, what: str, hint: str = "") -> None:
         self.diagnostics.append(
@@ -166,9 +170,12 @@ class _Builder:
             base: JsonPath = ("capability", "consumes", ci)
             if spec.get("type", "http") != "http":
                 self.unsupported(base + ("type",), f"consumes type `{spec.get('type')}`")
+                self.refused_namespaces.add(str(spec.get("namespace")))
                 continue
             namespace = str(spec["namespace"])
             auth = self.auth(spec.get("authentication"), base + ("authentication",))
+            if auth is not None and auth.kind == "oauth2":
+                auth = Auth(**{**auth.__dict__, "token_url_env": env_prefix(namespace) + "_TOKEN_URL"})
             shared = spec.get("inputParameters") or []
             ops: list[ConsumedOperation] = []
             for ri, resource in enumerate(spec.get("resources", []) or []):
@@ -395,8 +402,9 @@ class _Builder:
         and callers are never asked for a secret the service already holds."""
         if auth is None:
             return params
-        taken = {("header", "authorization")} if auth.kind in ("basic", "bearer") else {
-            (auth.placement, auth.key.lower())}
+        taken = {("header", "authorization")} if auth.sets_authorization else {
+            ("header", name.lower()) for name, _ in auth.header_pairs} | (
+            {("query", auth.key.lower())} if auth.placement == "query" else set())
         kept = []
         for i, p in enumerate(params):
             if (p.location, p.name.lower()) in taken and p.fixed is None:
@@ -414,8 +422,8 @@ class _Builder:
         if not spec:
             return None
         kind = str(spec.get("type", "")).lower()
-        if kind == "basic":
-            return Auth("basic", username=self.template(spec.get("username", "")),
+        if kind in ("basic", "digest"):
+            return Auth(kind, username=self.template(spec.get("username", "")),  # type: ignore[arg-type]
                         password=self.template(spec.get("password", "")))
         if kind == "bearer":
             return Auth("bearer", token=self.template(spec.get("token", "")))
@@ -423,13 +431,18 @@ class _Builder:
             # Spellings found in real capabilities, one meaning: a secret in a header or the query.
             #   apikey {key, value, placement} (official) | apikey/apiKey {name, value, in}
             #   | apiKey {header, token} | header {header, value} | query {key|name, value}
+            #   | apikey {headers: {name: value, ...}} (several headers, all sent)
             headers = spec.get("headers")
-            if isinstance(headers, dict) and len(headers) == 1:
-                (name, value), = headers.items()
-                return Auth("apikey", key=str(name), value=self.template(value), placement="header")
-            if headers:
-                self.unsupported(path + ("headers",), "an API key spread over several headers")
-                return None
+            if isinstance(headers, dict) and headers:
+                pairs = tuple((str(name), self.template(value)) for name, value in headers.items())
+                lowered = [name.lower() for name, _ in pairs]
+                for i, name in enumerate(lowered):
+                    if name in lowered[:i]:
+                        self.error(path + ("headers", pairs[i][0]), "E160",
+                                   f"API key header `{pairs[i][0]}` is named twice (header names ignore case)",
+                                   "give each header once")
+                        return None
+                return Auth("apikey", key=pairs[0][0], value=pairs[0][1], placement="header", headers=pairs)
             placement = str(spec.get("placement") or spec.get("in") or ("query" if kind == "query" else "header"))
             if placement not in ("header", "query"):
                 self.error(path + ("placement",), "E105", f"apikey placement `{placement}` is neither header nor query",
@@ -443,8 +456,102 @@ class _Builder:
                 return None
             return Auth("apikey", key=str(name), value=self.template(value),
                         placement=placement)  # type: ignore[arg-type]
+        if kind == "oauth2":
+            return self.oauth2(spec, path)
+        if kind == "oauth1":
+            # Real capabilities (Mastercard) give `consumerKey` and `signingKey`: an RSA private key
+            # signing with RSA-SHA256, which the generated packages cannot do with the standard
+            # library; the HMAC-SHA1 form needs a consumer secret and token secret none declares.
+            self.unsupported(path + ("type",), "OAuth 1.0a request signing (`type: oauth1`) on consumes",
+                             "RSA-SHA256 signing with `signingKey` needs an RSA implementation the generated "
+                             "packages do not carry; sign the requests in a gateway, or expose a bearer token")
+            return None
+        if kind == "hmac":
+            self.unsupported(path + ("type",), "HMAC request signing (`type: hmac`) on consumes",
+                             "the block does not say which signing scheme the API expects (which headers, "
+                             "what is signed), so no request could be signed faithfully")
+            return None
         self.unsupported(path + ("type",), f"authentication type `{spec.get('type')}` on consumes")
         return None
+
+    def oauth2(self, spec: dict[str, Any], path: JsonPath) -> Auth | None:
+        """OAuth 2.0 client credentials (RFC 6749 §4.4): the client gets its own access token."""
+        grant = str(spec.get("grantType", spec.get("grant_type", "client_credentials")))
+        if grant != "client_credentials":
+            self.unsupported(path + ("grantType",), f"OAuth 2.0 grant type `{grant}` on consumes",
+                             "only `client_credentials` can run unattended")
+            return None
+        token_url = spec.get("tokenUrl") or spec.get("tokenEndpoint")
+        missing = [k for k, v in (("tokenUrl", token_url), ("clientId", spec.get("clientId")),
+                                  ("clientSecret", spec.get("clientSecret"))) if not v]
+        if missing:
+            resource_server = "authorizationServerUri" in spec or "resource" in spec
+            self.error(path, "E161", "OAuth 2.0 client credentials on consumes need "
+                       + ", ".join(f"`{m}`" for m in missing),
+                       ("`authorizationServerUri` and `resource` describe how an exposed adapter checks tokens; "
+                        if resource_server else "")
+                       + "write `tokenUrl: https://...`, `clientId: '{{CLIENT_ID}}'` and "
+                       "`clientSecret: '{{CLIENT_SECRET}}'`")
+            return None
+        if "{{" in str(token_url) or not re.match(r"https?://[^/\s]+", str(token_url)):
+            self.error(path + ("tokenUrl" if "tokenUrl" in spec else "tokenEndpoint",), "E161",
+                       f"the OAuth 2.0 token URL `{token_url}` is not an absolute http(s) URL",
+                       "write the token endpoint's full URL")
+            return None
+        scopes = spec.get("scopes", spec.get("scope", []))
+        if isinstance(scopes, str):
+            scopes = scopes.split()
+        return Auth("oauth2", token_url=str(token_url), client_id=self.template(spec["clientId"]),
+                    client_secret=self.template(spec["clientSecret"]),
+                    scopes=tuple(str(s) for s in scopes or ()))
+
+    def exposed_auth(self, spec: Any, path: JsonPath, realm: str) -> ExposedAuth | None:
+        """The credential callers of an exposed adapter must present."""
+        if not spec:
+            return None
+        kind = str(spec.get("type", "")).lower()
+        auth: ExposedAuth | None = None
+        if kind in ("digest", "oauth2", "oauth1", "hmac"):
+            what = {"digest": "HTTP Digest", "oauth2": "OAuth 2.0 (JWT validation against an authorization server)",
+                    "oauth1": "OAuth 1.0a", "hmac": "HMAC signatures"}[kind]
+            self.unsupported(path + ("type",), f"{what} authentication on an exposed adapter",
+                             "use bearer, apikey or basic")
+            return None
+        if kind not in ("bearer", "basic", "apikey", "header", "query"):
+            self.unsupported(path + ("type",), f"authentication type `{spec.get('type')}` on an exposed adapter")
+            return None
+        if kind == "bearer":
+            if spec.get("token"):
+                auth = ExposedAuth("bearer", self.template(spec["token"]), realm=realm)
+        elif kind == "basic":
+            if spec.get("username") and spec.get("password"):
+                auth = ExposedAuth("basic", self.template(spec["password"]), username=self.template(spec["username"]),
+                                   realm=realm)
+        else:
+            if spec.get("headers"):
+                self.unsupported(path + ("headers",), "several API key headers on an exposed adapter")
+                return None
+            name = spec.get("key") or spec.get("name") or spec.get("header")
+            value = spec.get("value", spec.get("token"))
+            placement = str(spec.get("placement") or spec.get("in") or ("query" if kind == "query" else "header"))
+            if placement not in ("header", "query"):
+                self.error(path + ("placement",), "E105", f"apikey placement `{placement}` is neither header nor query",
+                           "use `placement: header` or `placement: query`")
+                return None
+            if name and value:
+                auth = ExposedAuth("apikey", self.template(value), key=str(name),
+                                   placement=placement, realm=realm)  # type: ignore[arg-type]
+        if auth is None:
+            self.error(path, "E162", f"`{kind}` authentication on an exposed adapter needs its credential",
+                       {"bearer": "write `token: '{{TOKEN}}'`", "basic": "write `username` and `password`"}.get(
+                           kind, "write `key: <header name>` and `value: '{{SECRET}}'`"))
+            return None
+        if not auth.env_vars:
+            self.diagnostics.append(self.doc.diagnostic(
+                path, "W230", "the credential callers must present is written in the spec, not read from the environment",
+                hint="write it as '{{SECRET}}' and set the environment variable: anyone who reads the spec could call",
+                severity=Severity.WARNING))
+        return auth
 
     # --- exposes ----------------------------------------------------------------------------
 
@@ -789,11 +896,14 @@ class _Builder:
         namespaces = {"rest", str(spec.get("namespace", ""))}
         routes: list[RestRoute] = []
         handlers: list[str] = []
+        forwards: list[Forward] = []
         for ri, resource in enumerate(spec.get("resources", []) or []):
             rbase = base + ("resources", ri)
             raw_path = str(resource["path"])
             if "forward" in resource:
-                self.unsupported(rbase + ("forward",), "`forward` proxying")
+                forward = self.forward(resource["forward"], rbase, raw_path)
+                if forward is not None:
+                    forwards.append(forward)
             path_vars = _PLACEHOLDER.findall(raw_path)
             for oi, op in enumerate(resource.get("operations", []) or []):
                 obase = rbase + ("operations", oi)
@@ -870,15 +980,46 @@ class _Builder:
                         steps=steps,
                     )
                 )
-        names = dedupe(handlers)
+        names = dedupe(handlers + [f.handler for f in forwards])
         routes = [RestRoute(**{**r.__dict__, "handler": h, "operation_id": r.operation_id or h})
-                  for r, h in zip(routes, names, strict=True)]
+                  for r, h in zip(routes, names[:len(routes)], strict=True)]
+        forwards = [Forward(**{**f.__dict__, "handler": h}) for f, h in zip(forwards, names[len(routes):], strict=True)]
         return RestAdapter(
             namespace=str(spec.get("namespace", "")),
             port=int(spec.get("port", 8080)),
             address=str(spec.get("address", _DEFAULT_HOST)),
             description=str(spec.get("description", "") or ""),
             routes=tuple(routes),
+            auth=self.exposed_auth(spec.get("authentication"), base + ("authentication",),
+                                   str(spec.get("namespace", "") or self.package)),
+            forwards=tuple(forwards),
+        )
+
+    def forward(self, spec: dict[str, Any], path: JsonPath, raw_path: str) -> Forward | None:
+        """`forward: {targetNamespace, trustedHeaders}` on `/prefix/{{rest}}`: every request under
+        the prefix goes on to the consumed API, the rest of the path appended to its base URI."""
+        target = str(spec.get("targetNamespace", ""))
+        consumer = self.consumer_models.get(target)
+        if consumer is None:
+            if target not in self.refused_namespaces:
+                self.error(path + ("forward", "targetNamespace"), "E163",
+                           f"`forward` targets `{target}`, which no consumed API is named",
+                           "name the `namespace` of an entry of `consumes`")
+            return None
+        match = re.fullmatch(r"(/(?:[^{}]*/)?)(?:\{\{\s*[A-Za-z0-9_.-]+\s*\}\}|\{[A-Za-z0-9_.-]+\})", raw_path)
+        if match is None:
+            self.unsupported(path + ("path",), "`forward` on a path that does not end in one `{{placeholder}}` segment",
+                             "write the resource path as `/prefix/{{path}}`: the placeholder takes the rest of the path")
+            return None
+        prefix = match.group(1)
+        return Forward(
+            prefix=prefix,
+            route=prefix + "{rest:path}",
+            handler=python_identifier("forward_" + (prefix.strip("/") or "root"), fallback="forward"),
+            consumer=target,
+            consumer_attr=consumer.attr,
+            trusted_headers=tuple(dict.fromkeys(str(h).lower() for h in spec.get("trustedHeaders") or [])),
+            description=raw_path,
         )
 
     def mcp(self) -> McpAdapter | None:
@@ -974,20 +1115,48 @@ class _Builder:
             transport="stdio" if transport == "stdio" else "http",
             description=str(spec.get("description", "") or ""),
             tools=tuple(tools),
+            auth=self.exposed_auth(spec.get("authentication"), base + ("authentication",),
+                                   str(spec.get("namespace", "") or self.package)),
         )
 
     def other_exposes(self) -> None:
         for i, adapter in enumerate(self.data.get("capability", {}).get("exposes", []) or []):
             if adapter.get("type") not in ("rest", "mcp"):
                 self.unsupported(("capability", "exposes", i, "type"), f"the `{adapter.get('type')}` adapter")
-            elif adapter.get("authentication"):
-                self.unsupported(("capability", "exposes", i, "authentication"),
-                                 "authentication on an exposed adapter")
         if self.data.get("capability", {}).get("aggregates"):
             self.unsupported(("capability", "aggregates"), "`aggregates`")
 
+    def forwarded(self, consumers: list[Consumer]) -> list[Consumer]:
+        """The consumed APIs a `forward` targets carry their API-wide fixed header and query
+        parameters, which forwarded requests send as operations do."""
+        targets = {str((r.get("forward") or {}).get("targetNamespace", ""))
+                   for a in self.data.get("capability", {}).get("exposes", []) or [] if a.get("type") == "rest"
+                   for r in a.get("resources", []) or [] if isinstance(r, dict)}
+        out = []
+        for ci, spec in enumerate(self.data.get("capability", {}).get("consumes", []) or []):
+            match = [c for c in consumers if c.namespace == str(spec.get("namespace"))]
+            if not match or match[0].namespace not in targets:
+                continue
+            headers, query = [], []
+            for pi, p in enumerate(spec.get("inputParameters") or []):
+                fixed = p.get("value", p.get("const"))
+                where = p.get("in", "query")
+                if fixed is None or where not in ("header", "query"):
+                    if where in ("header", "query", "path", "body", "cookie"):
+                        self.unsupported(("capability", "consumes", ci, "inputParameters", pi),
+                                         "an API-wide parameter without a fixed `value` on a `forward` target")
+                    continue
+                text = str(fixed).lower() if isinstance(fixed, bool) else str(fixed)
+                (headers if where == "header" else query).append((str(p["name"]), self.template(text)))
+            out.append(Consumer(**{**match[0].__dict__, "forward_headers": tuple(headers),
+                                   "forward_query": tuple(query), "forwarded": True}))
+        replaced = {c.namespace: c for c in out}
+        return [replaced.get(c.namespace, c) for c in consumers]
+
     def build(self) -> Capability:
         consumers = self.consumers()
+        consumers = self.forwarded(consumers)
+        self.consumer_models = {c.namespace: c for c in consumers}
         rest = self.rest()
         mcp = self.mcp()
         self.other_exposes()
@@ -996,11 +1165,11 @@ class _Builder:
         info = self.data.get("info") or {}
         required: set[str] = set()
         for consumer in consumers:
-            templates = [consumer.auth.username, consumer.auth.password, consumer.auth.token,
-                         consumer.auth.value] if consumer.auth else []
+            templates: list[Template | None] = list(consumer.auth.templates) if consumer.auth else []
             templates += [p.fixed for op in consumer.operations for p in op.parameters]
             if not consumer.unbound:
                 templates.append(consumer.base_uri_template)
+            templates += [t for _, t in consumer.forward_headers + consumer.forward_query]
             for t in templates:
                 if t is not None:
                     required.update(t.env_vars)

@@ -54,13 +54,78 @@ class Template:
 
 @dataclass(frozen=True)
 class Auth:
-    kind: Literal["basic", "bearer", "apikey"]
-    username: Template | None = None  # basic
-    password: Template | None = None  # basic
+    """How requests to a consumed API carry its credentials (docs/semantics.md,
+    "Authentication and forwarding")."""
+
+    kind: Literal["basic", "bearer", "apikey", "digest", "oauth2"]
+    username: Template | None = None  # basic, digest
+    password: Template | None = None  # basic, digest
     token: Template | None = None  # bearer
     key: str = ""  # apikey: header or query parameter name
     value: Template | None = None  # apikey
     placement: Literal["header", "query"] = "header"
+    # apikey spread over several headers (name, value), sent together on every request
+    headers: tuple[tuple[str, Template], ...] = ()
+    token_url: str = ""  # oauth2 client credentials: the token endpoint
+    token_url_env: str = ""  # oauth2: environment variable that overrides the token endpoint
+    client_id: Template | None = None  # oauth2
+    client_secret: Template | None = None  # oauth2
+    scopes: tuple[str, ...] = ()  # oauth2: requested scopes (none: the server's default)
+
+    @property
+    def header_pairs(self) -> tuple[tuple[str, Template], ...]:
+        """The fixed credential headers an API key sets."""
+        if self.kind != "apikey" or self.placement != "header":
+            return ()
+        if self.headers:
+            return self.headers
+        return ((self.key, self.value),) if self.value is not None else ()
+
+    @property
+    def templates(self) -> tuple[Template, ...]:
+        found = [self.username, self.password, self.token, self.value, self.client_id, self.client_secret]
+        found += [value for _name, value in self.headers]
+        return tuple(t for t in found if t is not None)
+
+    @property
+    def sets_authorization(self) -> bool:
+        """Whether the credential travels in the `Authorization` header."""
+        return self.kind in ("basic", "bearer", "digest", "oauth2")
+
+    @property
+    def per_request(self) -> bool:
+        """Whether httpx computes the credential for each request (a challenge or a token)."""
+        return self.kind in ("digest", "oauth2")
+
+
+@dataclass(frozen=True)
+class ExposedAuth:
+    """The credential an exposed adapter requires of its callers, compared in constant time."""
+
+    kind: Literal["bearer", "apikey", "basic"]
+    secret: Template  # bearer token, API key value or basic password
+    username: Template | None = None  # basic
+    key: str = ""  # apikey: header or query parameter name
+    placement: Literal["header", "query"] = "header"
+    realm: str = ""  # named in the WWW-Authenticate challenge
+
+    @property
+    def env_vars(self) -> tuple[str, ...]:
+        names = list(self.secret.env_vars) + list(self.username.env_vars if self.username else ())
+        return tuple(sorted(set(names)))
+
+
+@dataclass(frozen=True)
+class Forward:
+    """An exposed REST path prefix whose requests go on to a consumed API unchanged."""
+
+    prefix: str  # route path up to the placeholder, ending in `/`
+    route: str  # Starlette route: `<prefix>{rest:path}`
+    handler: str  # Python function name
+    consumer: str  # namespace
+    consumer_attr: str  # Python identifier of the consumer
+    trusted_headers: tuple[str, ...]  # lower case
+    description: str
 
 
 @dataclass(frozen=True)
@@ -170,6 +235,10 @@ class Consumer:
     # must be configured (`unbound` names them).
     base_uri_template: Template | None = None
     unbound: tuple[str, ...] = ()
+    # for `forward` only: the API-wide fixed header and query parameters, sent with each request
+    forward_headers: tuple[tuple[str, Template], ...] = ()
+    forward_query: tuple[tuple[str, Template], ...] = ()
+    forwarded: bool = False  # some exposed `forward` targets it
 
 
 @dataclass(frozen=True)
@@ -301,6 +370,8 @@ class RestAdapter:
     address: str
     description: str
     routes: tuple[RestRoute, ...]
+    auth: ExposedAuth | None = None
+    forwards: tuple[Forward, ...] = ()
 
     @property
     def answers(self) -> frozenset[str]:
@@ -365,6 +436,7 @@ class McpAdapter:
     transport: Literal["http", "stdio"]
     description: str
     tools: tuple[McpTool, ...]
+    auth: ExposedAuth | None = None
 
     @property
     def answers(self) -> frozenset[str]:
@@ -413,12 +485,22 @@ class Capability:
         return frozenset(found - {"json"})
 
     @property
+    def per_request_auth(self) -> bool:
+        """Whether some consumed API's credential is computed by httpx for each request."""
+        return any(c.auth is not None and c.auth.per_request for c in self.consumers)
+
+    @property
+    def uses_oauth2(self) -> bool:
+        return any(c.auth is not None and c.auth.kind == "oauth2" for c in self.consumers)
+
+    @property
     def client_helpers(self) -> tuple[str, ...]:
         """The `_runtime` helpers the client module uses, so it imports nothing unused."""
         used = {"require_env"} | ({"join_url"} if self.operations else set())
         for consumer in self.consumers:
             if consumer.auth and consumer.auth.kind == "basic":
                 used.add("basic_credentials")
+
             for op in consumer.operations:
                 if op.by_location("path"):
                     used.add("expand_path")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import base64
 import csv
+import hashlib
 import importlib
 import json
 import os
@@ -28,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
 import yaml
 
@@ -46,12 +47,35 @@ _VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}")
 
 
 class Recorder:
-    """An upstream that answers every request with `{}` (or `answers[path]`, the sample
-    document an output mapping is checked against) and remembers it."""
+    """An upstream that answers every request with `{}` and remembers it. Under a path prefix
+    in `digest` it first challenges (HTTP Digest, MD5, qop=auth) and records only requests whose
+    digest it verifies itself; at a path in `token_paths` it issues OAuth 2.0 access tokens. `answers[path]` (or `answers["*"]`)
+    is the sample document an output mapping is checked against."""
+
+    NONCE = "corpus-nonce-7f3a"
+    REALM = "corpus"
+    TOKEN = "corpus-access-token"
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.answers: dict[str, bytes] = {}
+        self.digest: dict[str, tuple[str, str]] = {}  # path prefix -> (user, password)
+        self.challenges = 0
+        self.token_paths: set[str] = set()
+        self.token_requests: list[dict[str, Any]] = []
+
+    def _digest_ok(self, method: str, path: str, header: str, user: str, password: str) -> bool:
+        if not header.startswith("Digest "):
+            return False
+        p = {k: a or b for k, a, b in re.findall(r'(\w+)=(?:"([^"]*)"|([^,\s]*))', header[7:])}
+
+        def md5(text: str) -> str:
+            return hashlib.md5(text.encode()).hexdigest()  # noqa: S324 - RFC 7616's MD5
+
+        ha1 = md5(f"{user}:{self.REALM}:{password}")
+        ha2 = md5(f"{method}:{p.get('uri', '')}")
+        want = md5(f"{ha1}:{self.NONCE}:{p.get('nc')}:{p.get('cnonce')}:auth:{ha2}")
+        return p.get("username") == user and p.get("uri") == path and p.get("response") == want
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -68,17 +92,35 @@ class Recorder:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
-        self.requests.append({
+        seen = {
             "method": scope["method"],
             "path": scope.get("raw_path", scope["path"].encode()).decode("latin-1"),
             "query": scope.get("query_string", b"").decode("latin-1"),
             "headers": {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
             "body": body,
-        })
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json")]})
-        answer = self.answers.get(scope["path"], self.answers.get("*", b"{}"))
-        await send({"type": "http.response.body", "body": answer})
+        }
+        answer = self.answers.get(seen["path"], self.answers.get("*", b"{}"))
+        if seen["path"] in self.token_paths:
+            self.token_requests.append(seen)
+            await self._answer(send, 200, json.dumps({"access_token": self.TOKEN, "token_type": "Bearer",
+                                                      "expires_in": 3600}).encode())
+            return
+        full = seen["path"] + ("?" + seen["query"] if seen["query"] else "")
+        for prefix, (user, password) in self.digest.items():
+            if seen["path"].startswith(prefix) and not self._digest_ok(
+                    seen["method"], full, seen["headers"].get("authorization", ""), user, password):
+                self.challenges += 1
+                challenge = f'Digest realm="{self.REALM}", nonce="{self.NONCE}", qop="auth", algorithm=MD5'
+                await self._answer(send, 401, b"{}", [(b"www-authenticate", challenge.encode())])
+                return
+        self.requests.append(seen)
+        await self._answer(send, 200, answer)
+
+    @staticmethod
+    async def _answer(send: Any, status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), *(extra or [])]})
+        await send({"type": "http.response.body", "body": body})
 
 
 @dataclass
@@ -118,6 +160,56 @@ def _secrets(spec_text: str) -> dict[str, str]:
     return {name.rpartition(".")[2]: f"secret-{name.rpartition('.')[2]}" for name in _VARIABLE.findall(spec_text)}
 
 
+def _resolved(text: Any) -> str:
+    """A credential template with each variable replaced by the value `_secrets` gives it."""
+    return _VARIABLE.sub(lambda m: f"secret-{m.group(1).rpartition('.')[2]}", str(text))
+
+
+def _auth_kind(auth: dict[str, Any]) -> str:
+    return str(auth.get("type", "")).lower()
+
+
+def _credential_headers(auth: dict[str, Any]) -> dict[str, str]:
+    """Header (lower case) -> value every request must carry, from the spec alone."""
+    kind = _auth_kind(auth)
+    if kind == "bearer":
+        return {"authorization": "Bearer " + _resolved(auth.get("token", ""))}
+    if kind == "basic":
+        pair = f"{_resolved(auth.get('username', ''))}:{_resolved(auth.get('password', ''))}"
+        return {"authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
+    if kind == "oauth2":
+        return {"authorization": "Bearer " + Recorder.TOKEN}
+    if kind in ("apikey", "header", "query"):
+        if isinstance(auth.get("headers"), dict):
+            return {str(k).lower(): _resolved(v) for k, v in auth["headers"].items()}
+        placement = auth.get("placement") or auth.get("in") or ("query" if kind == "query" else "header")
+        name = auth.get("key") or auth.get("name") or auth.get("header")
+        if placement == "header" and name:
+            return {str(name).lower(): _resolved(auth.get("value", auth.get("token", "")))}
+    return {}
+
+
+def _prepare_auth(consumers: list[dict[str, Any]], upstream: str, recorder: Recorder) -> dict[str, str]:
+    """Point each consumed API's token endpoint at the recorder and arm its digest challenge;
+    the environment the client needs for that."""
+    from naftiko_codegen.names import env_prefix
+
+    env: dict[str, str] = {}
+    recorder.digest.clear()
+    recorder.token_paths.clear()
+    for consumer in consumers:
+        auth = consumer.get("authentication") or {}
+        base_path = urlsplit(str(consumer["baseUri"])).path
+        if _auth_kind(auth) == "digest":
+            recorder.digest[base_path or "/"] = (_resolved(auth.get("username", "")),
+                                                 _resolved(auth.get("password", "")))
+        if _auth_kind(auth) == "oauth2":
+            path = f"/__token__/{consumer['namespace']}"
+            recorder.token_paths.add(path)
+            env[env_prefix(str(consumer["namespace"])) + "_TOKEN_URL"] = upstream + path
+    return env
+
+
 def check_package(folder: Path, package: str, spec: dict[str, Any], spec_text: str,
                   upstream: str, recorder: Recorder) -> list[str]:
     """Problems found in one generated package (empty: it works)."""
@@ -132,6 +224,7 @@ def check_package(folder: Path, package: str, spec: dict[str, Any], spec_text: s
     for bind in spec.get("binds") or []:  # bound secrets are read from the variables binds name
         for key, variable in (bind.get("keys") or {}).items() if isinstance(bind, dict) else ():
             os.environ.setdefault(str(variable), f"secret-{key}")
+    os.environ.update(_prepare_auth(list(spec.get("capability", {}).get("consumes", []) or []), upstream, recorder))
     sys.path.insert(0, str(folder))
     try:
         client_module = importlib.import_module(f"{package}.client")
@@ -148,9 +241,12 @@ def check_package(folder: Path, package: str, spec: dict[str, Any], spec_text: s
                     for op in resource.get("operations", []):
                         if (op["method"].upper(), path) not in served:
                             problems.append(f"REST route {op['method']} {resource['path']} missing")
+                problems += _check_rest_extras(rest, adapter, capability.get("consumes", []) or [], upstream, recorder)
             if adapter.get("type") == "mcp":
                 mcp = importlib.import_module(f"{package}.mcp_server")
                 names = {t.name for t in mcp.TOOLS}
+                if adapter.get("authentication") and adapter.get("transport", "http") == "http":
+                    problems += _check_guard(mcp.create_app(), adapter["authentication"], "/mcp", "MCP")
                 for tool in adapter.get("tools", []):
                     if tool.get("name") not in names:
                         problems.append(f"MCP tool {tool.get('name')} missing")
@@ -176,6 +272,93 @@ def check_package(folder: Path, package: str, spec: dict[str, Any], spec_text: s
     return problems
 
 
+def _offer(auth: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """The headers and query an exposed adapter's caller sends to authenticate, from the spec."""
+    kind = _auth_kind(auth)
+    if kind == "bearer":
+        return {"Authorization": "Bearer " + _resolved(auth.get("token", ""))}, {}
+    if kind == "basic":
+        pair = f"{_resolved(auth.get('username', ''))}:{_resolved(auth.get('password', ''))}"
+        return {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}, {}
+    name = str(auth.get("key") or auth.get("name") or auth.get("header") or "")
+    value = _resolved(auth.get("value", auth.get("token", "")))
+    placement = auth.get("placement") or auth.get("in") or "header"
+    return ({name: value}, {}) if placement == "header" else ({}, {name: value})
+
+
+def _check_guard(app: Any, auth: dict[str, Any], path: str, what: str) -> list[str]:
+    """Without the credential: 401 with a challenge; with it: past the check."""
+    from starlette.testclient import TestClient
+
+    headers, query = _offer(auth)
+    problems = []
+    with TestClient(app, raise_server_exceptions=False) as http:
+        refused = http.post(path, json={})
+        if refused.status_code != 401 or not refused.headers.get("www-authenticate"):
+            problems.append(f"{what} answered {refused.status_code} without the credential")
+        wrong = http.post(path, json={}, headers={k: v + "x" for k, v in headers.items()},
+                          params={k: v + "x" for k, v in query.items()})
+        if wrong.status_code != 401:
+            problems.append(f"{what} answered {wrong.status_code} to a wrong credential")
+        accepted = http.post(path, json={}, headers=headers, params=query)
+        if accepted.status_code == 401:
+            problems.append(f"{what} refused the credential the spec sets")
+    return problems
+
+
+def _check_rest_extras(rest: Any, adapter: dict[str, Any], consumers: list[dict[str, Any]],
+                       upstream: str, recorder: Recorder) -> list[str]:
+    """Exposed authentication, and each `forward` resource: a request under its prefix reaches
+    the consumed API at base URI + rest of the path, with the query string, the trusted headers
+    only and the API's credentials."""
+    from naftiko_codegen.names import env_prefix
+    from starlette.testclient import TestClient
+
+    problems: list[str] = []
+    auth = adapter.get("authentication") or {}
+    if auth:
+        problems += _check_guard(rest.app, auth, "/" + "/".join(["__probe__", "x"]), "REST")
+    headers, query = _offer(auth) if auth else ({}, {})
+    by_ns = {str(c.get("namespace")): c for c in consumers}
+    forwards = [r for r in adapter.get("resources", []) if isinstance(r.get("forward"), dict)]
+    if not forwards:
+        return problems
+    for consumer in consumers:
+        os.environ[env_prefix(str(consumer["namespace"])) + "_BASE_URI"] = (
+            upstream + urlsplit(str(consumer["baseUri"])).path)
+    with TestClient(rest.app, raise_server_exceptions=False) as http:
+        for resource in forwards:
+            target = by_ns.get(str(resource["forward"].get("targetNamespace")))
+            prefix = _PLACEHOLDER.sub("", str(resource["path"]))
+            if target is None or not prefix.endswith("/"):
+                continue
+            trusted = [str(h) for h in resource["forward"].get("trustedHeaders") or []]
+            sent = {**headers, "X-Not-Trusted": "no", **{h: f"t-{i}" for i, h in enumerate(trusted)}}
+            before = len(recorder.requests)
+            answer = http.get(prefix + "a/b", params={**query, "q": "1"}, headers=sent)
+            if answer.status_code != 200 or len(recorder.requests) != before + 1:
+                problems.append(f"forward {resource['path']}: answered {answer.status_code}, "
+                                f"{len(recorder.requests) - before} upstream requests")
+                continue
+            got = recorder.requests[-1]
+            base_path = urlsplit(str(target["baseUri"])).path.rstrip("/")
+            if got["path"] != base_path + "/a/b":
+                problems.append(f"forward {resource['path']}: upstream path {got['path']}")
+            if ("q", "1") not in parse_qsl(got["query"]):
+                problems.append(f"forward {resource['path']}: query string lost")
+            for i, h in enumerate(trusted):
+                if h.lower() in _credential_headers(target.get("authentication") or {}):
+                    continue
+                if got["headers"].get(h.lower()) != f"t-{i}":
+                    problems.append(f"forward {resource['path']}: trusted header {h} not passed")
+            if "x-not-trusted" in got["headers"]:
+                problems.append(f"forward {resource['path']}: an untrusted header was passed")
+            for h, value in _credential_headers(target.get("authentication") or {}).items():
+                if got["headers"].get(h) != value:
+                    problems.append(f"forward {resource['path']}: credential header {h} is not the API's")
+    return problems
+
+
 def _call_one(client: Any, module: Any, spec: dict[str, Any], consumer: dict[str, Any],
               resource: dict[str, Any], op: dict[str, Any], base_path: str, recorder: Recorder) -> list[str]:
     from naftiko_codegen.names import dedupe, python_identifier
@@ -185,9 +368,11 @@ def _call_one(client: Any, module: Any, spec: dict[str, Any], consumer: dict[str
     values: dict[str, Any] = {}
     kwargs: dict[str, Any] = {}
     auth = consumer.get("authentication") or {}
-    kind = str(auth.get("type", "")).lower()
-    credential = "authorization" if kind in ("basic", "bearer") else str(
-        auth.get("key") or auth.get("name") or auth.get("header") or "").lower()
+    kind = _auth_kind(auth)
+    credentials = set(_credential_headers(auth)) | {str(
+        auth.get("key") or auth.get("name") or auth.get("header") or "").lower()}
+    if kind == "digest":
+        credentials.add("authorization")
     callers = {"tools", "rest"} | {str(a.get("namespace")) for a in spec.get("capability", {}).get("exposes") or []}
     for p, arg in zip(params, names, strict=True):
         fixed = p.get("value", p.get("const"))
@@ -195,7 +380,7 @@ def _call_one(client: Any, module: Any, spec: dict[str, Any], consumer: dict[str
             fixed = None  # `value: '{{tools.x}}'` is the caller's input x, not a fixed value
         if fixed is not None or p.get("in") == "environment":
             continue
-        if p.get("in") in ("header", "query") and str(p["name"]).lower() == credential:
+        if p.get("in") in ("header", "query") and str(p["name"]).lower() in credentials:
             continue  # the authentication sets it (docs/diagnostics.md, W213)
         value = _sample({k: v for k, v in p.items() if k in ("type", "enum")}, str(p["name"]))
         values[str(p["name"])] = value
@@ -225,6 +410,7 @@ def _call_one(client: Any, module: Any, spec: dict[str, Any], consumer: dict[str
     if not candidates:
         return [f"client method for {op.get('name')} missing"]
     before = len(recorder.requests)
+    challenges, tokens = recorder.challenges, len(recorder.token_requests)
     try:
         getattr(client, candidates[0])(**kwargs)
     except module.ApiError as exc:
@@ -264,10 +450,27 @@ def _call_one(client: Any, module: Any, spec: dict[str, Any], consumer: dict[str
         want = values[bodies[0]] if len(bodies) == 1 else {b: values[b] for b in bodies}
         if sent != want:
             problems.append(f"{op.get('name')}: body {got['body'][:80]!r}")
-    if kind in ("basic", "bearer") and not got["headers"].get("authorization", "").lower().startswith(kind):
-        problems.append(f"{op.get('name')}: no {kind} Authorization header")
-    if kind == "basic" and "authorization" in got["headers"]:
-        base64.b64decode(got["headers"]["authorization"].split()[-1])
+    for header, value in _credential_headers(auth).items():
+        if got["headers"].get(header) != value:
+            problems.append(f"{op.get('name')}: credential header {header} is not the one the spec sets")
+    placement = auth.get("placement") or auth.get("in") or ("query" if kind == "query" else "header")
+    if kind in ("apikey", "query") and placement == "query" and not auth.get("headers"):
+        name = str(auth.get("key") or auth.get("name") or "")
+        if query.get(name) != _resolved(auth.get("value", auth.get("token", ""))):
+            problems.append(f"{op.get('name')}: query credential {name} is not the one the spec sets")
+    if kind == "digest" and recorder.challenges == challenges and not got["headers"].get(
+            "authorization", "").startswith("Digest "):
+        problems.append(f"{op.get('name')}: no HTTP Digest answer")  # recorded means verified
+    if kind == "oauth2":
+        for token_request in recorder.token_requests[tokens:]:
+            form = dict(parse_qsl(token_request["body"].decode()))
+            pair = f"{quote_plus(_resolved(auth.get('clientId')))}:{quote_plus(_resolved(auth.get('clientSecret')))}"
+            if (token_request["method"] != "POST" or form.get("grant_type") != "client_credentials"
+                    or token_request["headers"].get("authorization")
+                    != "Basic " + base64.b64encode(pair.encode()).decode()):
+                problems.append(f"{op.get('name')}: token request does not authenticate the client")
+        if not recorder.token_requests:
+            problems.append(f"{op.get('name')}: no token request")
     return problems
 
 
