@@ -214,6 +214,53 @@ class McpTool:
 
 
 @dataclass(frozen=True)
+class McpResource:
+    """An MCP resource whose content is the answer of one consumed operation.
+
+    A `uri` without `{var}` is concrete (resources/list); with variables it is a template
+    (resources/templates/list) and `pattern` matches the URIs it stands for, one path segment
+    per variable."""
+
+    name: str
+    handler: str  # Python function that reads it
+    title: str
+    uri: str
+    description: str
+    mime_type: str
+    variables: tuple[str, ...]  # template variables, in order of appearance; empty: concrete
+    pattern: str  # full-match regex over a requested URI, one group per variable, in order
+    input_schema: dict[str, Any]  # JSON Schema over {variable: value}, typed as what it fills
+    call: Call  # arguments of source "input" name a variable
+    output: Output
+
+
+@dataclass(frozen=True)
+class PromptArgument:
+    name: str
+    title: str
+    description: str
+    required: bool
+
+
+@dataclass(frozen=True)
+class PromptMessage:
+    """A message of a prompt, split at its `{{argument}}` placeholders when the prompt is
+    built: `parts` alternate literal text and argument names, so rendering is a join."""
+
+    role: Literal["user", "assistant"]
+    parts: tuple[tuple[Literal["text", "argument"], str], ...]
+
+
+@dataclass(frozen=True)
+class McpPrompt:
+    name: str
+    title: str
+    description: str
+    arguments: tuple[PromptArgument, ...]
+    messages: tuple[PromptMessage, ...]
+
+
+@dataclass(frozen=True)
 class McpAdapter:
     namespace: str
     port: int
@@ -221,6 +268,16 @@ class McpAdapter:
     transport: Literal["http", "stdio"]
     description: str
     tools: tuple[McpTool, ...]
+    resources: tuple[McpResource, ...] = ()
+    prompts: tuple[McpPrompt, ...] = ()
+
+    @property
+    def concrete_resources(self) -> tuple[McpResource, ...]:
+        return tuple(r for r in self.resources if not r.variables)
+
+    @property
+    def resource_templates(self) -> tuple[McpResource, ...]:
+        return tuple(r for r in self.resources if r.variables)
 
 
 @dataclass(frozen=True)
