@@ -357,7 +357,8 @@ async def _check_prompt(client: Any, prompt: dict[str, Any], listed: dict[str, A
         for message in prompt.get("template") or []:
             text = str(message["content"])
             for arg in every:
-                text = re.sub(r"\{\{\s*" + re.escape(arg) + r"\s*\}\}", lambda _m, v=values.get(arg, ""): v, text)
+                value = values.get(arg, "")
+                text = re.sub(r"\{\{\s*" + re.escape(arg) + r"\s*\}\}", lambda _m, v=value: v, text)
             want.append((message["role"], text))
         got = [(m.role, getattr(m.content, "text", None)) for m in result.messages]
         if got != want:
