@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from . import __version__
 from .diagnostics import Diagnosed, Diagnostic, Severity, has_errors
@@ -22,6 +23,7 @@ from .model import (
     ConsumedOperation,
     Consumer,
     McpAdapter,
+    McpFileResource,
     McpPrompt,
     McpResource,
     McpTool,
@@ -55,6 +57,7 @@ class _Builder:
         self.diagnostics: list[Diagnostic] = []
         self.binds = Binds.from_data(self.data.get("binds"))
         self.operations: dict[str, ConsumedOperation] = {}  # "ns.name" -> model
+        self.file_resources: list[McpFileResource] = []
 
     def unsupported(self, path: JsonPath, what: str, hint: str = "") -> None:
         self.diagnostics.append(
@@ -502,6 +505,7 @@ class _Builder:
             tools=tuple(tools),
             resources=tuple(McpResource(**{**r.__dict__, "handler": h}) for r, h in zip(resources, readers, strict=True)),
             prompts=self.mcp_prompts(spec, base),
+            file_resources=tuple(self.file_resources),
         )
 
     # --- MCP tool input schemas, resources and prompts ------------------------------------------
@@ -552,7 +556,13 @@ class _Builder:
             name = str(res.get("name", ""))
             uri = str(res.get("uri", ""))
             if "location" in res:
-                self.unsupported(rbase + ("location",), "an MCP resource served from files (`location`)")
+                if uri in seen:
+                    self.error(rbase + ("uri",), "E193",
+                               f"MCP resource URI `{uri}` is declared twice (first on line "
+                               f"{self.doc.position(seen[uri]).line})", "a URI names one resource: change one of them")
+                    continue
+                seen[uri] = rbase + ("uri",)
+                self.file_resource(res, rbase)
                 continue
             if "steps" in res or "call" not in res:
                 self.unsupported(rbase, "an MCP resource without `call` (orchestration `steps`)")
@@ -628,6 +638,31 @@ class _Builder:
                 output=output,
             ))
         return tuple(out)
+
+    def file_resource(self, res: dict[str, Any], rbase: JsonPath) -> None:
+        """A directory of files served as resources; kept in `self.file_resources`."""
+        uri = str(res.get("uri", ""))
+        location = urlsplit(str(res["location"]))
+        directory = unquote(location.path)
+        if location.scheme != "file" or location.netloc or not directory.startswith("/"):
+            self.error(rbase + ("location",), "E195", f"`location: {res['location']}` is not a `file:///` directory",
+                       "write an absolute path: `location: file:///srv/docs`")
+            return
+        if "{" in uri or "}" in uri or not uri or uri.endswith("/"):
+            self.error(rbase + ("uri",), "E195",
+                       f"the URI `{uri}` of files served from a directory must be a plain prefix",
+                       "files are served as `<uri>/<relative path>`: drop variables and the trailing `/`")
+            return
+        name = str(res.get("name", ""))
+        self.file_resources.append(McpFileResource(
+            name=name,
+            title=str(res.get("label", "") or ""),
+            uri=uri,
+            description=str(res.get("description", "") or ""),
+            mime_type=str(res.get("mimeType", "") or ""),
+            directory=str(PurePosixPath(directory)),
+            directory_env=f"{env_prefix(self.package)}_{env_prefix(name)}_DIR",
+        ))
 
     def mcp_prompts(self, spec: dict[str, Any], base: JsonPath) -> tuple[McpPrompt, ...]:
         out: list[McpPrompt] = []

@@ -235,6 +235,20 @@ class McpResource:
 
 
 @dataclass(frozen=True)
+class McpFileResource:
+    """MCP resources served from the files under a directory (`location: file:///dir`): each
+    regular file is the resource `<uri>/<relative path>`, read when asked for."""
+
+    name: str
+    title: str
+    uri: str  # prefix of every file's URI, without a trailing `/`
+    description: str
+    mime_type: str  # empty: guessed from each file's name
+    directory: str  # absolute path from the spec
+    directory_env: str  # environment variable that overrides it
+
+
+@dataclass(frozen=True)
 class PromptArgument:
     name: str
     title: str
@@ -270,6 +284,11 @@ class McpAdapter:
     tools: tuple[McpTool, ...]
     resources: tuple[McpResource, ...] = ()
     prompts: tuple[McpPrompt, ...] = ()
+    file_resources: tuple[McpFileResource, ...] = ()
+
+    @property
+    def serves_resources(self) -> bool:
+        return bool(self.resources or self.file_resources)
 
     @property
     def concrete_resources(self) -> tuple[McpResource, ...]:

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import yaml
 
@@ -279,6 +279,8 @@ def check_mcp_extras(module: Any, adapter: dict[str, Any], capability: dict[str,
 async def _check_resource(client: Any, res: dict[str, Any], listed: dict[str, Any], templates: dict[str, Any],
                           consumed: dict[str, Any], recorder: Recorder) -> list[str]:
     uri = str(res["uri"])
+    if "location" in res:
+        return await _check_files(client, res, listed)
     variables = _URI_VARIABLE.findall(uri)
     entry = (templates if variables else listed).get(uri)
     if entry is None:
@@ -331,6 +333,37 @@ async def _check_resource(client: Any, res: dict[str, Any], listed: dict[str, An
     contents = [(str(c.uri), c.mime_type, getattr(c, "text", None)) for c in result.contents]
     if contents != [(concrete, mime, "{}")]:
         problems.append(f"MCP resource {concrete}: contents {contents!r}"[:200])
+    return problems
+
+
+async def _check_files(client: Any, res: dict[str, Any], listed: dict[str, Any]) -> list[str]:
+    """A `location` directory: its regular files with plain names (and real paths inside it) are
+    listed as `<uri>/<relative path>` and read back byte for byte; nothing else is."""
+    import base64
+
+    root = Path(unquote(urlsplit(str(res["location"])).path))
+    prefix = str(res["uri"]) + "/"
+    expected = {}
+    if root.is_dir():
+        for path in sorted(root.rglob("*")):
+            relative = path.relative_to(root).as_posix()
+            if (all(re.fullmatch(r"[A-Za-z0-9._-]+", s) and s not in (".", "..") for s in relative.split("/"))
+                    and path.resolve().is_relative_to(root.resolve()) and path.resolve().is_file()):
+                expected[prefix + relative] = path.read_bytes()
+    got = sorted(u for u in listed if u.startswith(prefix))
+    if got != sorted(expected):
+        return [f"MCP files {prefix}: listed {got[:3]!r}, expected {sorted(expected)[:3]!r}"]
+    problems = []
+    for uri, data in expected.items():
+        try:
+            (item,) = (await client.read_resource(uri)).contents
+        except Exception as exc:  # noqa: BLE001
+            problems.append(f"MCP file {uri}: {type(exc).__name__}: {str(exc)[:120]}")
+            continue
+        text = getattr(item, "text", None)
+        read = text.encode() if text is not None else base64.b64decode(getattr(item, "blob", ""))
+        if read != data:
+            problems.append(f"MCP file {uri}: content differs")
     return problems
 
 

@@ -22,6 +22,45 @@ def test_resources_and_prompts_pass(tmp_path: Path):
     assert (outcome.status, outcome.detail) == ("generated", "")
 
 
+def _with_guides(tmp_path: Path) -> Path:
+    """The spec with its `location` pointing at a folder of files (some not to be served)."""
+    guides = tmp_path / "guides"
+    (guides / "api").mkdir(parents=True)
+    (guides / "intro.md").write_text("# Intro")
+    (guides / "api" / "errors.json").write_text("{}")
+    (guides / "raw.bin").write_bytes(bytes(range(256)))
+    (guides / "odd name.txt").write_text("not served")
+    spec = tmp_path / "specs" / "with-guides.yaml"
+    spec.parent.mkdir()
+    spec.write_text(SPEC.read_text().replace("file:///srv/directory-mcp/guides", guides.as_uri()))
+    return spec
+
+
+def test_files_pass(tmp_path: Path):
+    (outcome,) = run([_with_guides(tmp_path)], tmp_path / "work")
+    assert (outcome.status, outcome.detail) == ("generated", "")
+
+
+@pytest.mark.parametrize(("old", "new", "finding"), [
+    ("if _plain(relative) and _inside(path, root):", "if _inside(path, root):", "MCP files"),
+    ("text = data.decode(\"utf-8\")", "text = data.decode(\"latin-1\")", "content differs"),
+])
+def test_wrong_file_serving_is_caught(tmp_path: Path, old: str, new: str, finding: str):
+    spec = _with_guides(tmp_path)
+    result = generate(spec, spec.parent)
+    assert result.ok
+    out = tmp_path / "out"
+    output.write(out, {result.package: result.files})
+    server = out / result.package / "mcp_server.py"
+    code = server.read_text()
+    assert old in code, old
+    server.write_text(code.replace(old, new, 1))
+    text = spec.read_text()
+    with upstream() as (url, recorder):
+        problems = check_package(out, result.package, yaml.safe_load(text), text, url, recorder)
+    assert any(finding in p for p in problems), problems
+
+
 @pytest.mark.parametrize(("old", "new", "finding"), [
     ('fields="name,email"', 'fields="name"', "query fields"),
     ('"data://users/([^/]+)/profile"', '"data://users/([^/]+)/profiles"', "Unknown resource"),

@@ -9,7 +9,8 @@ import importlib
 import itertools
 import subprocess
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote
 
 import anyio
 import yaml
@@ -59,7 +60,8 @@ def test_spec_strings_never_become_code(tmp_path_factory, text: str, uri: str, c
     package = f"hostile_mcp_{next(_counter)}"
     spec = yaml.safe_load(yaml.safe_dump(BASE))
     mcp = next(a for a in spec["capability"]["exposes"] if a["type"] == "mcp")
-    status, profile = mcp["resources"]
+    status, profile, guides = mcp["resources"]
+    guides.update(label=text, description=text, uri="f://" + uri + "x", location="file:///srv/" + quote(content))
     status.update(uri="s://" + uri, label=text, description=text, mimeType="text/x-" + uri)
     profile.update(uri="d://" + uri + "/{userId}", label=text)
     prompt = mcp["prompts"][0]
@@ -81,6 +83,9 @@ def test_spec_strings_never_become_code(tmp_path_factory, text: str, uri: str, c
         (listed,) = server.RESOURCES
         assert (listed.uri, listed.title, listed.description, listed.mime_type) == (
             "s://" + uri, text or None, text or None, "text/x-" + uri)
+        (files,) = server.FILE_RESOURCES
+        assert (files.title, files.description, files.uri, files.directory) == (
+            text or None, text or None, "f://" + uri + "x", str(PurePosixPath("/srv/" + content)))
         (template,) = server.RESOURCE_TEMPLATES
         assert template.uri_template == "d://" + uri + "/{userId}"
         # each URI matches its own resource only, literally

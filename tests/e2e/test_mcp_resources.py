@@ -6,6 +6,7 @@ Expected values are read from the spec here, not from the generator's model."""
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
 from collections.abc import Iterator
@@ -81,15 +82,34 @@ def upstream(directory: tuple[str, Directory]) -> Directory:
     return directory[1]
 
 
-def _env(directory: tuple[str, Directory]) -> dict[str, str]:
-    return {"DIRECTORY_BASE_URI": directory[0] + "/v1"}
+GUIDES = {"intro.md": b"# Intro\n", "api/errors.json": b'{"e": 1}', "logo.bin": bytes(range(256))}
 
 
 @pytest.fixture(scope="module")
-def service(package: Path, directory: tuple[str, Directory]) -> Iterator[RunningProcess]:
+def guides(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The directory served as `docs://guides`, with files that must not be served too."""
+    root = tmp_path_factory.mktemp("guides")
+    for name, data in GUIDES.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    (root / "bad name.txt").write_text("a name with a space is not served")
+    outside = tmp_path_factory.mktemp("outside") / "secret.txt"
+    outside.write_text("secret")
+    (root / "link.txt").symlink_to(outside)
+    return root
+
+
+def _env(directory: tuple[str, Directory], guides: Path | None = None) -> dict[str, str]:
+    # the spec's directory (/srv/...) is replaced through the variable the README documents
+    return {"DIRECTORY_BASE_URI": directory[0] + "/v1",
+            **({"RESOURCES_PROMPTS_GUIDES_DIR": str(guides)} if guides else {})}
+
+
+@pytest.fixture(scope="module")
+def service(package: Path, directory: tuple[str, Directory], guides: Path) -> Iterator[RunningProcess]:
     port = free_port()
     with run_package(["mcp", "--transport", "http", "--host", "127.0.0.1", "--port", str(port)],
-                     env=_env(directory), host="127.0.0.1", port=port, cwd=package,
+                     env=_env(directory, guides), host="127.0.0.1", port=port, cwd=package,
                      pythonpath=package, package=PACKAGE) as proc:
         yield proc
 
@@ -115,11 +135,19 @@ def test_lists_what_the_spec_declares(mode: str, version: str, service: RunningP
 
     negotiated, resources, templates, prompts, tools = run(go)
     assert negotiated == version
-    concrete = [r for r in MCP["resources"] if "{" not in r["uri"]]
+    concrete = [r for r in MCP["resources"] if "{" not in r["uri"] and "location" not in r]
     templated = [r for r in MCP["resources"] if "{" in r["uri"]]
-    assert [(r.name, r.title, r.uri, r.description) for r in resources.resources] == [
+    files = [r for r in MCP["resources"] if "location" in r]
+    called = [r for r in resources.resources if not r.uri.startswith("docs://")]
+    assert [(r.name, r.title, r.uri, r.description) for r in called] == [
         (r["name"], r["label"], r["uri"], r["description"]) for r in concrete]
-    assert [r.mime_type for r in resources.resources] == ["application/json"]  # the default
+    assert [r.mime_type for r in called] == ["application/json"]  # the default
+    # each plain regular file under the directory, in path order; not the odd name, not the link
+    (folder,) = files
+    served = [r for r in resources.resources if r.uri.startswith("docs://")]
+    assert [r.uri for r in served] == [f"{folder['uri']}/{name}" for name in sorted(GUIDES)]
+    assert {r.title for r in served} == {folder["label"]}
+    assert [r.mime_type for r in served] == ["application/json", "text/markdown", "application/octet-stream"]
     assert [(t.name, t.title, t.uri_template, t.mime_type) for t in templates.resource_templates] == [
         (r["name"], r["label"], r["uri"], r["mimeType"]) for r in templated]
     declared = MCP["prompts"]
@@ -148,6 +176,37 @@ def test_read_calls_upstream(mode: str, version: str, service: RunningProcess, u
     assert _text(profile) == {"path": "/v1/users/42/profile", "query": {"fields": "name,email"}}
     assert upstream.requests == [("GET", "/v1/status", {"region": "eu"}),
                                  ("GET", "/v1/users/42/profile", {"fields": "name,email"})]
+
+
+def test_read_files(service: RunningProcess, upstream: Directory) -> None:
+    async def go() -> list[types.ReadResourceResult]:
+        async with Client(_url(service)) as client:
+            return [await client.read_resource(f"docs://guides/{name}") for name in GUIDES]
+
+    results = run(go)
+    for name, result in zip(GUIDES, results, strict=True):
+        (item,) = result.contents
+        assert str(item.uri) == f"docs://guides/{name}"
+        if isinstance(item, types.TextResourceContents):
+            assert item.text.encode() == GUIDES[name]
+        else:
+            assert isinstance(item, types.BlobResourceContents)
+            assert base64.b64decode(item.blob) == GUIDES[name] and name == "logo.bin"
+    assert upstream.requests == []
+
+
+@pytest.mark.parametrize("uri", ["docs://guides/../guides/intro.md", "docs://guides/link.txt",
+                                 "docs://guides/bad%20name.txt", "docs://guides/bad name.txt",
+                                 "docs://guides/api", "docs://guides/", "docs://guides//intro.md",
+                                 "docs://guides/missing.md", "docs://guides/api/../../x"])
+def test_files_outside_the_plain_names_are_not_served(uri: str, service: RunningProcess) -> None:
+    async def go() -> types.ReadResourceResult:
+        async with Client(_url(service)) as client:
+            return await client.read_resource(uri)
+
+    with pytest.raises(MCPError) as caught:
+        run(go)
+    assert caught.value.error.code == types.INVALID_PARAMS
 
 
 @pytest.mark.parametrize("uri", ["data://users/abc/profile", "data://users/4%2F2/profile",

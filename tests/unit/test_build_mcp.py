@@ -116,9 +116,34 @@ def test_duplicate_resource_uri_and_unknown_call(tmp_path: Path):
     assert [c for c, _m in errors(tmp_path, text)] == ["E101"]
 
 
+def test_files_served_from_a_directory(tmp_path: Path):
+    mcp = built(tmp_path).mcp
+    assert mcp is not None
+    (guides,) = mcp.file_resources
+    assert (guides.name, guides.title, guides.uri, guides.mime_type) == ("guides", "Guides", "docs://guides", "")
+    assert guides.directory == "/srv/directory-mcp/guides"
+    assert guides.directory_env == "DEMO_GUIDES_DIR"  # package `demo`
+    assert [r.name for r in mcp.resources] == ["eu-status", "user-profile"]  # the called ones
+    assert mcp.serves_resources
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    ('uri: "docs://guides"', 'uri: "docs://guides/"'),
+    ('uri: "docs://guides"', 'uri: "docs://{topic}"'),
+])
+def test_files_need_a_local_directory_and_a_plain_uri_prefix(tmp_path: Path, old: str, new: str):
+    assert [c for c, _m in errors(tmp_path, variant((old, new)))] == ["E195"]
+
+
+def test_files_and_a_called_resource_may_not_share_a_uri(tmp_path: Path):
+    text = variant(('uri: "docs://guides"', 'uri: "status://regions/eu"'))
+    assert [c for c, _m in errors(tmp_path, text)] == ["E193"]
+
+
 @pytest.mark.parametrize(("old", "new", "what"), [
     ("          call: directory.get-status\n          with:\n            region: eu\n",
-     "          location: file:///srv/docs\n", "`location`"),
+     "          steps:\n            - type: call\n              name: s\n              call: directory.get-status\n",
+     "`steps`"),
     ('uri: "data://users/{userId}/profile"', 'uri: "data://users/{+userId}/profile"', "URI template"),
 ])
 def test_resources_not_yet_generated_are_refused(tmp_path: Path, old: str, new: str, what: str):
