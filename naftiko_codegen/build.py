@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from . import __version__
 from .diagnostics import Diagnosed, Diagnostic, Severity, has_errors
@@ -27,9 +28,14 @@ from .model import (
     ExposedAuth,
     Forward,
     McpAdapter,
+    McpFileResource,
+    McpPrompt,
+    McpResource,
     McpTool,
     Output,
     Parameter,
+    PromptArgument,
+    PromptMessage,
     RestAdapter,
     RestInput,
     RestRoute,
@@ -61,6 +67,8 @@ _RAW_FORMAT_HINTS = {
 _SCALAR_TYPES = {"string", "number", "integer", "boolean", "object", "array", "null"}
 _DEFAULT_HOST = "127.0.0.1"
 FREE_OBJECT = {"type": "object", "additionalProperties": True}
+_URI_VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.\-]*)\}")  # RFC 6570 simple expansion
+_PROMPT_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.\-]+)\s*\}\}")
 
 
 class _Builder:
@@ -77,6 +85,7 @@ class _Builder:
         self.projections: dict[str, tuple[list[Any], JsonPath]] = {}  # "ns.name" -> consumed outputs
         self.consumer_models: dict[str, Consumer] = {}
         self.refused_namespaces: set[str] = set()  # consumed APIs refused: a `forward` to them is not reported twice
+        self.file_resources: list[McpFileResource] = []
 
     def unsupported(self, path: JsonPath, what: str, hint: str = "") -> None:
         self.diagnostics.append(
@@ -1032,9 +1041,6 @@ class _Builder:
         ai, spec = adapters[0]
         base: JsonPath = ("capability", "exposes", ai)
         namespaces = {"tools", str(spec.get("namespace", ""))}
-        for key in ("resources", "prompts"):
-            if spec.get(key):
-                self.unsupported(base + (key,), f"MCP `{key}`")
         tools: list[McpTool] = []
         handlers: list[str] = []
         for ti, tool in enumerate(spec.get("tools", []) or []):
@@ -1048,23 +1054,32 @@ class _Builder:
                            f"MCP tool name `{name}` breaks the protocol's rule (1-64 characters of A-Z a-z 0-9 _ - .)",
                            "MCP clients refuse longer names and other characters; rename the tool")
                 continue
+            explicit = self.explicit_input_schema(tool, tbase)
+            if explicit is False:
+                continue
             declared = {str(p["name"]): p for p in tool.get("inputParameters") or [] if isinstance(p, dict)}
             properties: dict[str, tuple[dict[str, Any], bool]] = {
                 n: (self.parameter_schema(p, "body"), bool(p.get("required", True))) for n, p in declared.items()
             }
+            if isinstance(explicit, dict):
+                required = set(explicit.get("required") or [])
+                properties = {str(n): (s, n in required) for n, s in (explicit.get("properties") or {}).items()}
+            offered = "inputSchema" if isinstance(explicit, dict) else "inputParameters"
 
             def fill(param: Parameter, ref: str | None, literal: Any, where: JsonPath, name: str = name,
                      declared: dict[str, Any] = declared, tool: dict[str, Any] = tool,
-                     properties: dict[str, tuple[dict[str, Any], bool]] = properties) -> Argument | None:
+                     properties: dict[str, tuple[dict[str, Any], bool]] = properties,
+                     explicit: Any = explicit, offered: str = offered) -> Argument | None:
                 if ref is None:
                     return Argument(param, "literal", literal=literal)
                 if ref not in properties:
-                    if declared and not param.required and param.name not in (tool.get("with") or {}):
-                        return None  # optional, and neither `with` nor the tool supplies it: not sent
-                    if declared:
-                        self.error(where + ("with",), "E107",
+                    mapped = tool.get("with") or {}
+                    if declared or explicit is not None:
+                        if param.name not in mapped and not param.required:
+                            return None  # an optional upstream parameter the tool does not offer: not sent
+                        self.error(where + ("with",) if param.name in mapped else where, "E107",
                                    f"`{param.name}` is taken from `{ref}`, which tool `{name}` does not declare",
-                                   hint=f"add `{ref}` to the tool's inputParameters")
+                                   hint=f"add `{ref}` to the tool's {offered}")
                         return None
                     # no declared inputs: the tool's arguments are the consumed parameters it fills
                     properties[ref] = (param.schema, param.required)
@@ -1097,7 +1112,8 @@ class _Builder:
                     handler="",
                     title=str(tool.get("label", "") or ""),
                     description=description,
-                    input_schema={**_object_schema(properties), "additionalProperties": False},
+                    input_schema=explicit if isinstance(explicit, dict) else {
+                        **_object_schema(properties), "additionalProperties": False},
                     output_schema=output.schema if output.schema.get("type") == "object" else {},
                     annotations=annotations,
                     call=call,
@@ -1108,6 +1124,9 @@ class _Builder:
         names = dedupe(handlers)
         tools = [McpTool(**{**t.__dict__, "handler": h}) for t, h in zip(tools, names, strict=True)]
         transport = str(spec.get("transport", "http"))
+        resources = self.mcp_resources(spec, base)
+        readers = dedupe([t.handler for t in tools] + [
+            "read_" + python_identifier(r.name, fallback="resource") for r in resources])[len(tools):]
         return McpAdapter(
             namespace=str(spec.get("namespace", "")),
             port=int(spec.get("port", 9090)),
@@ -1117,7 +1136,218 @@ class _Builder:
             tools=tuple(tools),
             auth=self.exposed_auth(spec.get("authentication"), base + ("authentication",),
                                    str(spec.get("namespace", "") or self.package)),
+            resources=tuple(McpResource(**{**r.__dict__, "handler": h}) for r, h in zip(resources, readers, strict=True)),
+            prompts=self.mcp_prompts(spec, base),
+            file_resources=tuple(self.file_resources),
         )
+
+    # --- MCP tool input schemas, resources and prompts ------------------------------------------
+
+    def explicit_input_schema(self, tool: dict[str, Any], tbase: JsonPath) -> dict[str, Any] | None | bool:
+        """A tool's own `inputSchema`: the schema itself, None when absent, False when refused.
+
+        It replaces what `inputParameters` would declare, so giving both is ambiguous."""
+        if "inputSchema" not in tool:
+            return None
+        from jsonschema import Draft202012Validator  # imported only when a spec gives a schema
+        from jsonschema.exceptions import SchemaError
+
+        schema = tool["inputSchema"]
+        path = tbase + ("inputSchema",)
+        if tool.get("inputParameters"):
+            self.error(path, "E191", "a tool declares its arguments twice: `inputSchema` and `inputParameters`",
+                       "keep one: `inputSchema` (a JSON Schema) or `inputParameters` (a list)")
+            return False
+        problem, where = "", path
+        if not isinstance(schema, dict):
+            problem = "it is not a mapping"
+        elif schema.get("type") != "object":
+            problem = "its `type` is not `object` (MCP tool arguments are an object)"
+        elif not isinstance(schema.get("properties", {}), dict):
+            problem = "its `properties` is not a mapping"
+        elif not isinstance(schema.get("required", []), list) or not all(
+                isinstance(r, str) for r in schema.get("required", [])):
+            problem = "its `required` is not a list of names"
+        else:
+            try:
+                Draft202012Validator.check_schema(schema)
+            except SchemaError as exc:
+                problem, where = exc.message, path + tuple(exc.path)
+        if problem:
+            self.error(where, "E190", f"`inputSchema` is not a JSON Schema for an object: {problem}",
+                       "write `inputSchema: {type: object, properties: {...}, required: [...]}`")
+            return False
+        return schema
+
+    def mcp_resources(self, spec: dict[str, Any], base: JsonPath) -> tuple[McpResource, ...]:
+        out: list[McpResource] = []
+        seen: dict[str, JsonPath] = {}
+        for ri, res in enumerate(spec.get("resources") or []):
+            rbase = base + ("resources", ri)
+            if not isinstance(res, dict):
+                continue
+            name = str(res.get("name", ""))
+            uri = str(res.get("uri", ""))
+            if "location" in res:
+                if uri in seen:
+                    self.error(rbase + ("uri",), "E193",
+                               f"MCP resource URI `{uri}` is declared twice (first on line "
+                               f"{self.doc.position(seen[uri]).line})", "a URI names one resource: change one of them")
+                    continue
+                seen[uri] = rbase + ("uri",)
+                self.file_resource(res, rbase)
+                continue
+            if "steps" in res or "call" not in res:
+                self.unsupported(rbase, "an MCP resource without `call` (orchestration `steps`)")
+                continue
+            variables = _URI_VARIABLE.findall(uri)
+            rest = _URI_VARIABLE.sub("", uri)
+            if "{" in rest or "}" in rest:
+                self.unsupported(rbase + ("uri",), f"the URI template `{uri}` (only `{{name}}` variables are)")
+                continue
+            if len(set(variables)) != len(variables):
+                self.error(rbase + ("uri",), "E192", f"the URI template `{uri}` names a variable twice",
+                           "give each variable its own name")
+                continue
+            if uri in seen:
+                self.error(rbase + ("uri",), "E193",
+                           f"MCP resource URI `{uri}` is declared twice (first on line "
+                           f"{self.doc.position(seen[uri]).line})", "a URI names one resource: change one of them")
+                continue
+            seen[uri] = rbase + ("uri",)
+            call = str(res["call"])
+            if call not in self.operations:
+                self.error(rbase + ("call",), "E101", f"`call: {call}` names no consumed operation",
+                           "known operations: " + ", ".join(sorted(self.operations)))
+                continue
+            target = self.operations[call]
+            accepted = {p.name for p in target.arguments} | {p.name for p in target.parameters}
+            bad = [k for k in (res.get("with") or {}) if str(k) not in accepted]
+            for key in bad:
+                self.error(rbase + ("with", key), "E103", f"`with: {key}` sets no input parameter of `{call}`")
+            resolved = self.call(res, rbase, {str(spec.get("namespace", ""))} | set(variables))
+            output = self.output(res.get("outputParameters"), rbase + ("outputParameters",))
+            if bad or resolved is None or output is None:
+                continue
+            _target, pairs = resolved
+            mapped = res.get("with") or {}
+            arguments: list[Argument] = []
+            failed = False
+            for param, ref, literal in pairs:
+                if ref is None:
+                    arguments.append(Argument(param, "literal", literal=literal))
+                elif ref in variables:
+                    arguments.append(Argument(param, "input", input_name=ref))
+                elif param.name in mapped:
+                    self.error(rbase + ("with", param.name), "E192",
+                               f"`{param.name}` is taken from `{ref}`, which is not a variable of the URI `{uri}`",
+                               f"add `{{{ref}}}` to the URI, or give a fixed value")
+                    failed = True
+                elif param.required:
+                    self.error(rbase, "E192",
+                               f"resource `{name}` leaves the required parameter `{param.name}` of `{call}` unset",
+                               f"add `{{{param.name}}}` to the URI, or `with: {{{param.name}: <value>}}`")
+                    failed = True
+            if failed:
+                continue
+            typed: dict[str, tuple[dict[str, Any], bool]] = {v: ({"type": "string"}, True) for v in variables}
+            for a in reversed(arguments):  # the first parameter a variable fills gives its type
+                if a.source == "input":
+                    typed[a.input_name] = ({k: v for k, v in a.param.schema.items() if k != "description"}
+                                           or {"type": "string"}, True)
+            pattern = "".join(
+                "([^/]+)" if i % 2 else re.escape(piece) for i, piece in enumerate(_URI_VARIABLE.split(uri)))
+            out.append(McpResource(
+                name=name,
+                handler="",
+                title=str(res.get("label", "") or ""),
+                uri=uri,
+                description=str(res.get("description", "") or ""),
+                mime_type=str(res.get("mimeType", "") or "application/json"),
+                variables=tuple(variables),
+                pattern=pattern,
+                input_schema={**_object_schema(typed), "additionalProperties": False},
+                call=Call(target, tuple(arguments)),
+                output=output,
+            ))
+        return tuple(out)
+
+    def file_resource(self, res: dict[str, Any], rbase: JsonPath) -> None:
+        """A directory of files served as resources; kept in `self.file_resources`."""
+        uri = str(res.get("uri", ""))
+        location = urlsplit(str(res["location"]))
+        directory = unquote(location.path)
+        if location.scheme != "file" or location.netloc or not directory.startswith("/"):
+            self.error(rbase + ("location",), "E195", f"`location: {res['location']}` is not a `file:///` directory",
+                       "write an absolute path: `location: file:///srv/docs`")
+            return
+        if "{" in uri or "}" in uri or not uri or uri.endswith("/"):
+            self.error(rbase + ("uri",), "E195",
+                       f"the URI `{uri}` of files served from a directory must be a plain prefix",
+                       "files are served as `<uri>/<relative path>`: drop variables and the trailing `/`")
+            return
+        name = str(res.get("name", ""))
+        self.file_resources.append(McpFileResource(
+            name=name,
+            title=str(res.get("label", "") or ""),
+            uri=uri,
+            description=str(res.get("description", "") or ""),
+            mime_type=str(res.get("mimeType", "") or ""),
+            directory=str(PurePosixPath(directory)),
+            directory_env=f"{env_prefix(self.package)}_{env_prefix(name)}_DIR",
+        ))
+
+    def mcp_prompts(self, spec: dict[str, Any], base: JsonPath) -> tuple[McpPrompt, ...]:
+        out: list[McpPrompt] = []
+        seen: dict[str, JsonPath] = {}
+        for pi, prompt in enumerate(spec.get("prompts") or []):
+            pbase = base + ("prompts", pi)
+            if not isinstance(prompt, dict):
+                continue
+            name = str(prompt.get("name", ""))
+            if name in seen:
+                self.error(pbase + ("name",), "E194", f"MCP prompt `{name}` is declared twice (first on line "
+                           f"{self.doc.position(seen[name]).line})", "rename one of them")
+                continue
+            seen[name] = pbase + ("name",)
+            if "location" in prompt:
+                self.unsupported(pbase + ("location",), "an MCP prompt read from a file (`location`)")
+                continue
+            arguments = tuple(
+                PromptArgument(str(a["name"]), str(a.get("label", "") or ""), str(a.get("description", "") or ""),
+                               bool(a.get("required", True)))
+                for a in prompt.get("arguments") or [] if isinstance(a, dict))
+            known = {a.name for a in arguments}
+            messages: list[PromptMessage] = []
+            for mi, message in enumerate(prompt.get("template") or []):
+                pieces = _PROMPT_PLACEHOLDER.split(str(message.get("content", "")))
+                parts: list[tuple[str, str]] = []
+                text = ""
+                for i, piece in enumerate(pieces):
+                    if i % 2 == 0:
+                        text += piece
+                    elif piece in known:
+                        if text:
+                            parts.append(("text", text))
+                        parts.append(("argument", piece))
+                        text = ""
+                    else:  # not an argument: the text stays as written, as the reference engine does
+                        text += "{{" + piece + "}}"
+                        self.diagnostics.append(self.doc.diagnostic(
+                            pbase + ("template", mi, "content"), "W270",
+                            f"`{{{{{piece}}}}}` names no argument of prompt `{name}`; it is kept as text",
+                            hint=f"declare `{piece}` under the prompt's arguments", severity=Severity.WARNING))
+                if text:
+                    parts.append(("text", text))
+                messages.append(PromptMessage(str(message.get("role", "user")), tuple(parts)))  # type: ignore[arg-type]
+            out.append(McpPrompt(
+                name=name,
+                title=str(prompt.get("label", "") or ""),
+                description=str(prompt.get("description", "") or ""),
+                arguments=arguments,
+                messages=tuple(messages),
+            ))
+        return tuple(out)
 
     def other_exposes(self) -> None:
         for i, adapter in enumerate(self.data.get("capability", {}).get("exposes", []) or []):

@@ -429,6 +429,67 @@ def _calls(call: Call | None, steps: Steps | None) -> str:
 
 
 @dataclass(frozen=True)
+class McpResource:
+    """An MCP resource whose content is the answer of one consumed operation.
+
+    A `uri` without `{var}` is concrete (resources/list); with variables it is a template
+    (resources/templates/list) and `pattern` matches the URIs it stands for, one path segment
+    per variable."""
+
+    name: str
+    handler: str  # Python function that reads it
+    title: str
+    uri: str
+    description: str
+    mime_type: str
+    variables: tuple[str, ...]  # template variables, in order of appearance; empty: concrete
+    pattern: str  # full-match regex over a requested URI, one group per variable, in order
+    input_schema: dict[str, Any]  # JSON Schema over {variable: value}, typed as what it fills
+    call: Call  # arguments of source "input" name a variable
+    output: Output
+
+
+@dataclass(frozen=True)
+class McpFileResource:
+    """MCP resources served from the files under a directory (`location: file:///dir`): each
+    regular file is the resource `<uri>/<relative path>`, read when asked for."""
+
+    name: str
+    title: str
+    uri: str  # prefix of every file's URI, without a trailing `/`
+    description: str
+    mime_type: str  # empty: guessed from each file's name
+    directory: str  # absolute path from the spec
+    directory_env: str  # environment variable that overrides it
+
+
+@dataclass(frozen=True)
+class PromptArgument:
+    name: str
+    title: str
+    description: str
+    required: bool
+
+
+@dataclass(frozen=True)
+class PromptMessage:
+    """A message of a prompt, split at its `{{argument}}` placeholders when the prompt is
+    built: `parts` alternate literal text and argument names, so rendering is a join."""
+
+    role: Literal["user", "assistant"]
+    parts: tuple[tuple[Literal["text", "argument"], str], ...]
+
+
+@dataclass(frozen=True)
+class McpPrompt:
+    name: str
+    title: str
+    description: str
+    arguments: tuple[PromptArgument, ...]
+    messages: tuple[PromptMessage, ...]
+
+
+@dataclass(frozen=True)
 class McpAdapter:
     namespace: str
     port: int
@@ -441,6 +502,22 @@ class McpAdapter:
     @property
     def answers(self) -> frozenset[str]:
         return frozenset(t.answer for t in self.tools)
+
+    resources: tuple[McpResource, ...] = ()
+    prompts: tuple[McpPrompt, ...] = ()
+    file_resources: tuple[McpFileResource, ...] = ()
+
+    @property
+    def serves_resources(self) -> bool:
+        return bool(self.resources or self.file_resources)
+
+    @property
+    def concrete_resources(self) -> tuple[McpResource, ...]:
+        return tuple(r for r in self.resources if not r.variables)
+
+    @property
+    def resource_templates(self) -> tuple[McpResource, ...]:
+        return tuple(r for r in self.resources if r.variables)
 
 
 @dataclass(frozen=True)

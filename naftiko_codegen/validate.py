@@ -370,8 +370,9 @@ class _Rules:
         binds = Binds.from_data(_dict(self.data).get("binds"))
         used: set[tuple[str, str]] = set()
         for path, text in _strings(self.capability, ("capability",)):
-            if path[-1] == "path" or "with" in path:
-                continue  # `{{x}}` there names a path parameter or a caller's input, not a variable
+            if path[-1] == "path" or "with" in path or "prompts" in path:
+                # `{{x}}` there names a path parameter, a caller's input or a prompt argument
+                continue
             if "outputParameters" in path and "consumes" not in path:
                 continue  # an exposed output's value renders the caller's inputs (E151 otherwise)
             for ref in references(text):

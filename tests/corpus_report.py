@@ -1,9 +1,10 @@
 """Run naftiko-gen over a folder of real capabilities and check every package it generates.
 
 For each spec: generated, or refused (with its first error). For each generated package: the
-modules import, ruff is clean, every REST route and MCP tool the spec declares exists, and one
-call per consumed operation reaches a local upstream with the method, path, query, headers and
-body the spec implies (computed here independently of the generator's model).
+modules import, ruff is clean, every REST route and MCP tool the spec declares exists, one call
+per consumed operation reaches a local upstream with the method, path, query, headers and body
+the spec implies (computed here independently of the generator's model), and every MCP resource
+and prompt is listed and can be read or got through the generated server.
 
     python tests/corpus_report.py ../shared/corpus --report docs/corpus.md
 
@@ -29,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit
 
 import yaml
 
@@ -250,6 +251,8 @@ def check_package(folder: Path, package: str, spec: dict[str, Any], spec_text: s
                 for tool in adapter.get("tools", []):
                     if tool.get("name") not in names:
                         problems.append(f"MCP tool {tool.get('name')} missing")
+                if adapter.get("resources") or adapter.get("prompts"):
+                    problems += check_mcp_extras(mcp, adapter, capability, upstream, recorder)
         client_cls = client_module.Client
         single = len(capability.get("consumes", [])) == 1
         bases = {c["namespace"]: f"{upstream}{urlsplit(str(c['baseUri'])).path}" for c in capability.get("consumes", [])}
@@ -704,6 +707,8 @@ def check_outputs(folder: Path, package: str, capability: dict[str, Any], bases:
                             problems.append(f"REST {op['method']} {resource['path']}: {answer.status_code} "
                                             f"{answer.text[:120]} != {str(want)[:120]}")
     return problems
+
+
 _ANY_VARIABLE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 
 
@@ -788,6 +793,172 @@ def _fill_body(data: Any, values: dict[str, Any], callers: set[str], spec: dict[
         found = lookup(whole.group(1))
         return found
     return _ANY_VARIABLE.sub(lambda m: _text(lookup(m.group(1))), data)
+
+
+_URI_VARIABLE = re.compile(r"\{([^{}]+)\}")
+
+
+def check_mcp_extras(module: Any, adapter: dict[str, Any], capability: dict[str, Any], upstream: str,
+                     recorder: Recorder) -> list[str]:
+    """Every declared MCP resource and prompt is listed, and reading or getting it through the
+    generated server (the official client, in process) does what the spec says: a read sends
+    the consumed operation's request with the URI's variables and `with` values in place and
+    returns the upstream body; a prompt comes back with its arguments put in."""
+    import anyio
+    from mcp import Client
+
+    from naftiko_codegen.names import env_prefix
+
+    consumed = {f"{c['namespace']}.{op.get('name')}": (c, r, op) for c in capability.get("consumes", [])
+                for r in c.get("resources", []) for op in r.get("operations", [])}
+    for c in capability.get("consumes", []):
+        os.environ[env_prefix(str(c["namespace"])) + "_BASE_URI"] = upstream + urlsplit(str(c["baseUri"])).path
+
+    async def go() -> list[str]:
+        problems: list[str] = []
+        async with module.upstream.open(), Client(module.server) as client:
+            listed = {r.uri: r for r in (await client.list_resources()).resources} if hasattr(
+                module, "RESOURCES") else {}
+            templates = {t.uri_template: t for t in (await client.list_resource_templates()).resource_templates
+                         } if hasattr(module, "RESOURCES") else {}
+            for res in adapter.get("resources") or []:
+                problems += await _check_resource(client, res, listed, templates, consumed, recorder)
+            prompts = {p.name: p for p in (await client.list_prompts()).prompts} if hasattr(
+                module, "PROMPTS") else {}
+            for prompt in adapter.get("prompts") or []:
+                problems += await _check_prompt(client, prompt, prompts)
+        return problems
+
+    return anyio.run(go)
+
+
+async def _check_resource(client: Any, res: dict[str, Any], listed: dict[str, Any], templates: dict[str, Any],
+                          consumed: dict[str, Any], recorder: Recorder) -> list[str]:
+    uri = str(res["uri"])
+    if "location" in res:
+        return await _check_files(client, res, listed)
+    variables = _URI_VARIABLE.findall(uri)
+    entry = (templates if variables else listed).get(uri)
+    if entry is None:
+        return [f"MCP resource {uri} not listed"]
+    problems = []
+    mime = res.get("mimeType") or "application/json"
+    if (entry.name, entry.title, entry.description, entry.mime_type) != (
+            res["name"], res.get("label"), res.get("description"), mime):
+        problems.append(f"MCP resource {uri}: listed as {entry.name!r} {entry.title!r} {entry.mime_type!r}")
+    consumer, resource, op = consumed[str(res["call"])]
+    params = {str(p["name"]): p for p in list(consumer.get("inputParameters") or []) + list(op.get("inputParameters") or [])}
+    with_ = res.get("with") or {}
+    # what fills each consumed parameter: a URI variable (by `{{var}}` in `with`, or by name) or a literal
+    filled_by: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for name in params:
+        value = with_.get(name)
+        ref = re.fullmatch(r"\{\{\s*([^{}\s]+)\s*\}\}", value) if isinstance(value, str) else None
+        if ref and ref.group(1) in variables:
+            filled_by[name] = ref.group(1)
+        elif name in with_:
+            values[name] = value
+        elif name in variables:
+            filled_by[name] = name
+    samples = {}
+    for var in variables:
+        kinds = [params[n].get("type") for n, v in filled_by.items() if v == var]
+        samples[var] = "7" if kinds[:1] == ["integer"] else f"v-{var}"
+    for name, var in filled_by.items():
+        values[name] = samples[var]
+    concrete = _URI_VARIABLE.sub(lambda m: samples[m.group(1)], uri)
+    before = len(recorder.requests)
+    try:
+        result = await client.read_resource(concrete)
+    except Exception as exc:  # noqa: BLE001 - a failed read is a finding
+        return [*problems, f"MCP resource {concrete}: {type(exc).__name__}: {str(exc)[:120]}"]
+    if len(recorder.requests) != before + 1:
+        return [*problems, f"MCP resource {concrete}: {len(recorder.requests) - before} upstream requests"]
+    got = recorder.requests[-1]
+    path = str(resource.get("path", ""))
+    if op.get("path"):
+        path = path.rstrip("/") + "/" + str(op["path"]).lstrip("/")
+    expected = _expected_path(urlsplit(str(consumer["baseUri"])).path, path, values)
+    if (got["method"], got["path"]) != (str(op["method"]).upper(), expected):
+        problems.append(f"MCP resource {concrete}: sent {got['method']} {got['path']} != {expected}")
+    query = dict(parse_qsl(got["query"], keep_blank_values=True))
+    for name, p in params.items():
+        if p.get("in") == "query" and name in values and query.get(name) != str(values[name]):
+            problems.append(f"MCP resource {concrete}: query {name}={query.get(name)!r}")
+    contents = [(str(c.uri), c.mime_type, getattr(c, "text", None)) for c in result.contents]
+    if contents != [(concrete, mime, "{}")]:
+        problems.append(f"MCP resource {concrete}: contents {contents!r}"[:200])
+    return problems
+
+
+async def _check_files(client: Any, res: dict[str, Any], listed: dict[str, Any]) -> list[str]:
+    """A `location` directory: its regular files with plain names (and real paths inside it) are
+    listed as `<uri>/<relative path>` and read back byte for byte; nothing else is."""
+    import base64
+
+    root = Path(unquote(urlsplit(str(res["location"])).path))
+    prefix = str(res["uri"]) + "/"
+    expected = {}
+    if root.is_dir():
+        for path in sorted(root.rglob("*")):
+            relative = path.relative_to(root).as_posix()
+            if (all(re.fullmatch(r"[A-Za-z0-9._-]+", s) and s not in (".", "..") for s in relative.split("/"))
+                    and path.resolve().is_relative_to(root.resolve()) and path.resolve().is_file()):
+                expected[prefix + relative] = path.read_bytes()
+    got = sorted(u for u in listed if u.startswith(prefix))
+    if got != sorted(expected):
+        return [f"MCP files {prefix}: listed {got[:3]!r}, expected {sorted(expected)[:3]!r}"]
+    problems = []
+    for uri, data in expected.items():
+        try:
+            (item,) = (await client.read_resource(uri)).contents
+        except Exception as exc:  # noqa: BLE001
+            problems.append(f"MCP file {uri}: {type(exc).__name__}: {str(exc)[:120]}")
+            continue
+        text = getattr(item, "text", None)
+        read = text.encode() if text is not None else base64.b64decode(getattr(item, "blob", ""))
+        if read != data:
+            problems.append(f"MCP file {uri}: content differs")
+    return problems
+
+
+async def _check_prompt(client: Any, prompt: dict[str, Any], listed: dict[str, Any]) -> list[str]:
+    name = str(prompt["name"])
+    entry = listed.get(name)
+    if entry is None:
+        return [f"MCP prompt {name} not listed"]
+    declared = prompt.get("arguments") or []
+    problems = []
+    if [(a.name, a.required) for a in entry.arguments or []] != [
+            (a["name"], a.get("required", True)) for a in declared]:
+        problems.append(f"MCP prompt {name}: arguments {entry.arguments!r}"[:200])
+    # every argument; then the required ones only (an optional one left out is empty); then,
+    # when some are required, none (refused)
+    every = {str(a["name"]): f"<{a['name']} {{{{x}}}}>" for a in declared}
+    required = {k: v for k, v in every.items() if next(a for a in declared if a["name"] == k).get("required", True)}
+    for label, values in (("messages", every), ("without optional arguments", required)):
+        try:
+            result = await client.get_prompt(name, values)
+        except Exception as exc:  # noqa: BLE001
+            return [*problems, f"MCP prompt {name}: {type(exc).__name__}: {str(exc)[:120]}"]
+        want = []
+        for message in prompt.get("template") or []:
+            text = str(message["content"])
+            for arg in every:
+                value = values.get(arg, "")
+                text = re.sub(r"\{\{\s*" + re.escape(arg) + r"\s*\}\}", lambda _m, v=value: v, text)
+            want.append((message["role"], text))
+        got = [(m.role, getattr(m.content, "text", None)) for m in result.messages]
+        if got != want:
+            problems.append(f"MCP prompt {name}: {label} {got!r}"[:200])
+    if required:
+        try:
+            await client.get_prompt(name, {})
+            problems.append(f"MCP prompt {name}: accepted without its required arguments")
+        except Exception:  # noqa: BLE001, S110 - refused, as it must be
+            pass
+    return problems
 
 
 @contextmanager
