@@ -14,7 +14,8 @@ missing, an import changed, no manifest), that spec goes through the full pipeli
 produces the usual diff. Generation into a folder that lacks the package writes the recorded
 bytes after checking their hashes.
 
-Manifests live in the cache folder (cache.py), not in the packages: to be exact a manifest
+`NAFTIKO_GEN_REUSE=off` turns this off (the formatting cache stays on); `NAFTIKO_GEN_CACHE=off`
+turns off both. Manifests live in the cache folder (cache.py), not in the packages: to be exact a manifest
 must name the generator's fingerprint, which changes with every change to the generator, and
 would make every committed package change even when its output does not.
 """
@@ -82,6 +83,10 @@ def _key(spec_bytes: bytes, shown: str, source: str, strict: bool) -> str:
 
 
 def _folder() -> Path | None:
+    """Where manifests live; None when reuse is off (`NAFTIKO_GEN_REUSE=off`, or no cache): then
+    every run goes through the whole pipeline."""
+    if os.environ.get("NAFTIKO_GEN_REUSE", "").lower() in ("off", "0", "false", "no"):
+        return None
     root = cache.folder()
     return None if root is None else root / "outputs"
 

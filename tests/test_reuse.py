@@ -149,10 +149,11 @@ def test_a_stale_package_is_still_found_when_the_others_are_reused(project: Path
     assert not (project / "generated" / "other").exists()
 
 
-def test_without_a_cache_nothing_is_reused_and_nothing_breaks(project: Path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NAFTIKO_GEN_CACHE": "off"}
+@pytest.mark.parametrize("switch", [{"NAFTIKO_GEN_CACHE": "off"}, {"NAFTIKO_GEN_REUSE": "off"}])
+def test_with_reuse_off_nothing_is_recorded_and_nothing_breaks(project: Path, switch: dict[str, str]):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NAFTIKO_GEN_CACHE": str(project.parent / "cache"), **switch}
     for args in (["specs/track-batch.yaml"], ["--check", "specs/track-batch.yaml"]):
         result = subprocess.run([sys.executable, "-m", "naftiko_codegen", *args], cwd=project,
                                 capture_output=True, text=True, timeout=120, check=False, env=env)
         assert result.returncode == 0, result.stderr
-    assert not (project.parent / "cache").exists()
+    assert not (project.parent / "cache" / "outputs").exists()
