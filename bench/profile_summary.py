@@ -62,12 +62,13 @@ SERVICE_FOCUS: Focus = (
         "AsyncConnectionPool._assign_requests_to_connections (httpcore",
     ),
     ("httpcore: is the idle connection still usable", "has_expired (httpcore"),
-    ("request body read + json.loads", "read_json_body (track_batch/rest.py)"),
+    ("request body read", "read_body (track_batch/rest.py)"),
+    ("request body json.loads", "parse_json_body (track_batch/rest.py)"),
     ("input validation (jsonschema)", "check_inputs (track_batch/rest.py)"),
     ("body re-serialised (dump_json)", "dump_json (track_batch/_runtime.py)"),
     ("response built (passthrough)", "passthrough (track_batch/rest.py)"),
     ("MCP tool call handler", "call_tool (track_batch/mcp_server.py)"),
-    ("uvicorn access log", "Logger.info (logging/__init__.py)"),
+    ("access log (Logger.info)", "Logger.info (logging/__init__.py)"),
 )
 GENERATOR_FOCUS: Focus = (
     ("load + validate (pipeline.check)", "check (naftiko_codegen/pipeline.py)"),

@@ -150,23 +150,33 @@ def generate(specs: tuple[str, ...], out_dir: Path, check: bool, fmt: str, stric
     """Generate a package for each SPEC. All or nothing: if any spec is invalid, nothing is written."""
     from . import output
     from .pipeline import generate as run
+    from .pipeline import remember, reused
 
     paths = expand(specs)
     root = out_dir.resolve().parent
-    results = _run_all(run, paths, jobs, "generating", root, strict)
+    # Specs unchanged since an earlier run skip the pipeline (reuse.py): exact, and much faster.
+    results: list[Any] = [reused(p, root, out_dir, strict, write=not check) for p in paths]
+    todo = [i for i, r in enumerate(results) if r is None]
+    for i, r in zip(todo, _run_all(run, [paths[i] for i in todo], jobs, "generating", root, strict)):
+        results[i] = r
+        remember(r, strict)
     _report(results, fmt)
     _exit_for(results, "nothing written")
     packages: dict[str, dict[str, str]] = {}
+    unchanged: set[str] = set()
     for r in results:
-        if r.package in packages:
+        if r.package in packages or r.package in unchanged:
             clash = [str(o.spec) for o in results if o.package == r.package]
             click.echo(f"naftiko-gen: {', '.join(clash)} would all generate package `{r.package}`; "
                        "rename one of the spec files", err=True)
             sys.exit(ExitCode.INVALID_SPEC)
-        packages[r.package] = r.files
+        if r.unchanged:
+            unchanged.add(r.package)
+        else:
+            packages[r.package] = r.files
     try:
         if check:
-            changes = output.changes(out_dir, packages)
+            changes = output.changes(out_dir, packages, frozenset(unchanged))
             for change in changes:
                 click.echo(change.diff(), nl=False)
             if changes:
@@ -174,7 +184,7 @@ def generate(specs: tuple[str, ...], out_dir: Path, check: bool, fmt: str, stric
                            f"regenerate with `naftiko-gen {' '.join(specs)} --out {out_dir}`", err=True)
                 sys.exit(ExitCode.DIFFERENCE)
             return
-        touched = output.write(out_dir, packages)
+        touched = output.write(out_dir, packages, frozenset(unchanged))
     except (OSError, ValueError) as exc:
         click.echo(f"naftiko-gen: cannot write to {out_dir}: {exc}", err=True)
         sys.exit(ExitCode.USAGE_OR_IO)

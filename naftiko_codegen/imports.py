@@ -74,6 +74,7 @@ def resolve_imports(doc: Document, spec: Path) -> list[Diagnostic]:
                                       f"`{entry['location']}` has no consumed API `{entry['import']}`",
                                       hint="it has: " + ", ".join(names) if names else "it has no root `consumes` list"))
             continue
+        doc.imported.append(target)  # the output depends on it: see reuse.py
         spliced = copy.deepcopy(found[0])
         if entry.get("as"):
             spliced["namespace"] = entry["as"]

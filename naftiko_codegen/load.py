@@ -41,6 +41,7 @@ class Document:
     data: Any
     values: dict[JsonPath, Position] = field(default_factory=dict)
     keys: dict[JsonPath, Position] = field(default_factory=dict)
+    imported: list[Path] = field(default_factory=list)  # files spliced in by imports.py
 
     @property
     def sha256(self) -> str:

@@ -362,6 +362,16 @@ class RestRoute:
     def body_input(self) -> RestInput | None:
         return next((i for i in self.inputs if i.location == "body"), None)
 
+    @property
+    def body_verbatim(self) -> bool:
+        """The JSON request body is, unchanged, the consumed operation's whole body: the service
+        checks it, then sends the caller's bytes instead of re-serialising the parsed value."""
+        body = self.body_input
+        if body is None or self.call is None or self.call.operation.body != "value":
+            return False
+        return any(a.source == "input" and a.input_name == body.name and a.param.location == "body"
+                   and a.param.fixed is None for a in self.call.arguments)
+
 
 @dataclass(frozen=True)
 class RestAdapter:
@@ -376,6 +386,10 @@ class RestAdapter:
     @property
     def answers(self) -> frozenset[str]:
         return frozenset(r.answer for r in self.routes)
+
+    @property
+    def verbatim_bodies(self) -> bool:
+        return any(r.body_verbatim for r in self.routes)
 
     @property
     def needs_coercion(self) -> bool:

@@ -71,9 +71,10 @@ def owned_source(package_dir: Path) -> str | None:
     return ""
 
 
-def changes(out_dir: Path, packages: dict[str, dict[str, str]]) -> list[Change]:
+def changes(out_dir: Path, packages: dict[str, dict[str, str]], unchanged: frozenset[str] = frozenset()) -> list[Change]:
     """What differs between `packages` ({package: {relative path: text}}) and the disk,
-    including stale generated packages whose spec is gone."""
+    including stale generated packages whose spec is gone. `unchanged` names packages already
+    known to be identical on disk (see reuse.py): not compared, not stale."""
     result: list[Change] = []
     for package, files in sorted(packages.items()):
         on_disk = _disk_files(out_dir / package)
@@ -83,7 +84,7 @@ def changes(out_dir: Path, packages: dict[str, dict[str, str]]) -> list[Change]:
                 result.append(Change(f"{package}/{rel}", None, new))
             elif old != new:
                 result.append(Change(f"{package}/{rel}", old if old is not None else "", new))
-    for orphan in stale_packages(out_dir, set(packages)):
+    for orphan in stale_packages(out_dir, set(packages) | unchanged):
         for rel, text in sorted(_disk_files(out_dir / orphan).items()):
             result.append(Change(f"{orphan}/{rel}", text if text is not None else "", None))
     return result
@@ -111,9 +112,10 @@ def _safe_child(out_dir: Path, name: str) -> Path:
     return target
 
 
-def write(out_dir: Path, packages: dict[str, dict[str, str]]) -> list[str]:
+def write(out_dir: Path, packages: dict[str, dict[str, str]], unchanged: frozenset[str] = frozenset()) -> list[str]:
     """Write every package whose content changed, each by building it in a temporary folder
-    beside the target and renaming it into place; remove stale generated packages.
+    beside the target and renaming it into place; remove stale generated packages (never those
+    in `unchanged`, known to be identical on disk).
     Returns the names of the packages written or removed."""
     out_dir.mkdir(parents=True, exist_ok=True)
     touched = []
@@ -143,7 +145,7 @@ def write(out_dir: Path, packages: dict[str, dict[str, str]]) -> list[str]:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         touched.append(package)
-    for orphan in stale_packages(out_dir, set(packages)):
+    for orphan in stale_packages(out_dir, set(packages) | unchanged):
         shutil.rmtree(out_dir / orphan)
         touched.append(orphan)
     return touched

@@ -23,6 +23,12 @@ class Result:
     package: str = ""
     files: dict[str, str] = field(default_factory=dict)  # relative to the package folder
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # what reuse.py needs to record the run: the spec's bytes, its source name, what it imported
+    spec_bytes: bytes = b""
+    source_name: str = ""
+    imports: list[Path] = field(default_factory=list)
+    reused: bool = False  # from an earlier run's manifest (reuse.py), not through the pipeline
+    unchanged: bool = False  # reused, and the package on disk is exactly its output: files empty
 
     @property
     def ok(self) -> bool:
@@ -42,6 +48,7 @@ def check(spec: Path, *, strict: bool = False) -> tuple[Document | None, Result]
     result = Result(spec, shown=display_path(spec))
     try:
         raw = read_spec(spec, result.shown)
+        result.spec_bytes = raw
         result.source = raw.decode("utf-8", errors="replace")
         doc = load_bytes(result.shown, raw)
     except Diagnosed as exc:
@@ -54,6 +61,7 @@ def check(spec: Path, *, strict: bool = False) -> tuple[Document | None, Result]
     result.diagnostics = resolve_imports(doc, spec)
     result.diagnostics += normalise(doc)
     result.diagnostics += validate(doc, strict=strict)
+    result.imports = list(doc.imported)
     if strict:
         result.diagnostics = [d.as_error() if d.severity is Severity.WARNING else d for d in result.diagnostics]
     return doc, result
@@ -76,7 +84,8 @@ def generate(spec: Path, root: Path, strict: bool = False) -> Result:
     if doc is None or any(d.code in SCHEMA_CODES or d.code in ("E130", "E131") for d in result.diagnostics):
         return result  # the document's shape is wrong: building it would only add noise
     try:
-        capability = build(doc, source=source_name(spec, root), warnings=result.diagnostics)
+        result.source_name = source_name(spec, root)
+        capability = build(doc, source=result.source_name, warnings=result.diagnostics)
         if not result.ok:
             return result  # semantic errors: built only to report what else is wrong in one run
         files = emit(capability)
@@ -96,3 +105,40 @@ def generate(spec: Path, root: Path, strict: bool = False) -> Result:
     prefix = capability.package + "/"
     result.files = {path.removeprefix(prefix): text for path, text in files.items()}
     return result
+
+
+def reused(spec: Path, root: Path, out_dir: Path, strict: bool, *, write: bool) -> Result | None:
+    """The result of an earlier full run of this unchanged spec (reuse.py), when the package on
+    disk is exactly its output (`unchanged`, no files), or, with `write`, when the recorded
+    bytes are available to write. None: the spec must go through the pipeline."""
+    from . import reuse
+
+    shown = display_path(spec)
+    try:
+        raw = read_spec(spec, shown)
+    except Diagnosed:
+        return None
+    manifest = reuse.lookup(raw, shown, source_name(spec, root), strict)
+    if manifest is None:
+        return None
+    result = Result(spec, shown=shown, source=raw.decode("utf-8", errors="replace"),
+                    package=manifest.package, diagnostics=list(manifest.diagnostics), reused=True)
+    if reuse.matches_disk(manifest, out_dir):
+        result.unchanged = True
+        return result
+    if not write:
+        return None  # --check shows a difference as the full pipeline computes it
+    files = reuse.contents(manifest)
+    if files is None:
+        return None
+    result.files = files
+    return result
+
+
+def remember(result: Result, strict: bool) -> None:
+    """Record a successful full run for later reuse (reuse.py)."""
+    from . import reuse
+
+    if result.ok and not result.reused and result.files and result.source_name:
+        reuse.record(result.spec_bytes, result.shown, result.source_name, strict, result.package,
+                     result.files, result.imports, result.diagnostics)

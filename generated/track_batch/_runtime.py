@@ -238,8 +238,24 @@ def add_query(
         params.append((name, _scalar_text(value)))
 
 
+@dataclass(frozen=True, slots=True)
+class Verbatim:
+    """JSON bytes already parsed and checked, to be sent exactly as they are."""
+
+    data: bytes
+
+
+def verbatim(raw: bytes) -> Any:
+    """`raw` (checked JSON), for an argument that takes the decoded value: the client sends these
+    bytes as they are (see dump_json). Typed Any because it stands for that value."""
+    return Verbatim(raw)
+
+
 def dump_json(value: Any) -> bytes:
-    """Compact UTF-8 JSON, the form APIs expect and size limits are measured in."""
+    """Compact UTF-8 JSON, the form APIs expect and size limits are measured in; a `Verbatim`
+    value is sent as received (an identity body keeps the caller's bytes)."""
+    if isinstance(value, Verbatim):
+        return value.data
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode(
         "utf-8"
     )

@@ -41,6 +41,7 @@ from ._runtime import (
     UpstreamTimeoutError,
     configure_logging,
     input_errors,
+    verbatim,
 )
 from .client import AsyncClient
 
@@ -147,18 +148,20 @@ async def read_body(request: Request) -> bytes:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise ProblemError(413, "Content Too Large", f"the request body exceeds {limit} bytes")
-    body = bytearray()
+    # chunks joined once at the end: a single chunk is returned as is, without a copy
+    chunks: list[bytes] = []
+    size = 0
     async for chunk in request.stream():
-        if len(body) + len(chunk) > limit:
+        size += len(chunk)
+        if size > limit:
             raise ProblemError(413, "Content Too Large", f"the request body exceeds {limit} bytes")
-        body += chunk
-    return bytes(body)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
-async def read_json_body(request: Request) -> tuple[bool, Any]:
-    """(present, value) of the JSON request body; a body that is not JSON ends the request."""
-    raw = await read_body(request)
-    if not raw.strip():
+def parse_json_body(raw: bytes) -> tuple[bool, Any]:
+    """(present, value) of a JSON request body; a body that is not JSON ends the request."""
+    if not raw or raw.isspace():
         return False, None
     try:
         return True, json.loads(raw)
@@ -258,10 +261,15 @@ async def trackbatch(request: Request) -> Response:
     Calls `track-batch.trackbatch`.
     """
     inputs: dict[str, Any] = {}
-    present, value = await read_json_body(request)
+    raw = await read_body(request)
+    present, value = parse_json_body(raw)
     if present:
         inputs["body"] = value
+    del value  # checked below, then dropped: the caller's bytes are what goes upstream
     check_inputs(TRACKBATCH_INPUT, inputs)
+    if present:
+        # the whole body, unchanged: sent as received, neither re-serialised nor copied
+        inputs["body"] = verbatim(raw)
     client: AsyncClient = request.app.state.client
     try:
         upstream = await client.trackbatch(

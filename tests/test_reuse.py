@@ -1,0 +1,159 @@
+"""Reusing earlier runs (reuse.py): `--check` and generation of unchanged specs skip the
+pipeline, and must stay exact: any difference on disk or in an input is still found."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT / "specs" / "track-batch.yaml"
+IMPORTS_SPEC = """\
+naftiko: 1.0.0-alpha2
+info:
+  label: Imports
+  description: Imports a consumed API.
+capability:
+  consumes:
+  - import: shared-api
+    location: ./shared.yaml
+  exposes:
+  - type: mcp
+    namespace: tools
+    port: 9090
+    description: Tools.
+    tools:
+    - name: list
+      description: List things.
+      call: shared-api.list
+"""
+SHARED = """\
+naftiko: 1.0.0-alpha2
+consumes:
+- namespace: shared-api
+  type: http
+  baseUri: {base}
+  resources:
+  - name: things
+    path: /things
+    operations:
+    - name: list
+      method: GET
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "project" / "specs").mkdir(parents=True)
+    shutil.copy(SPEC, tmp_path / "project" / "specs" / "track-batch.yaml")
+    return tmp_path / "project"
+
+
+def run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NAFTIKO_GEN_CACHE": str(project.parent / "cache")}
+    return subprocess.run([sys.executable, "-m", "naftiko_codegen", *args], cwd=project,
+                          capture_output=True, text=True, timeout=120, check=False, env=env)
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def manifests(project: Path) -> list[Path]:
+    return [p for p in (project.parent / "cache" / "outputs").glob("*/*.json")]
+
+
+def test_a_second_run_reuses_the_first_and_reproduces_its_bytes_and_warnings(project: Path):
+    first = run(project, "specs/track-batch.yaml")
+    assert first.returncode == 0, first.stderr
+    assert len(manifests(project)) == 1
+    generated = tree(project / "generated")
+    # the committed package is the reference: generated here from the same relative path
+    assert {f"track_batch/{k}": v for k, v in tree(ROOT / "generated" / "track_batch").items()} == generated
+
+    check = run(project, "--check", "specs/track-batch.yaml")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stderr == first.stderr.replace("wrote generated/track_batch\n", "")  # same warnings
+
+    # into an empty folder, from the recorded bytes
+    shutil.rmtree(project / "generated")
+    again = run(project, "specs/track-batch.yaml")
+    assert again.returncode == 0, again.stderr
+    assert tree(project / "generated") == generated
+    assert again.stderr == first.stderr
+
+
+@pytest.mark.parametrize("change", ["edit", "remove", "add"])
+def test_check_still_reports_any_difference_on_disk(project: Path, change: str):
+    assert run(project, "specs/track-batch.yaml").returncode == 0
+    assert run(project, "--check", "specs/track-batch.yaml").returncode == 0  # reused
+    package = project / "generated" / "track_batch"
+    client = package / "client.py"
+    if change == "edit":
+        client.write_bytes(client.read_bytes().replace(b"timeout", b"timeOut", 1))
+    elif change == "remove":
+        client.unlink()
+    else:
+        (package / "extra.py").write_text("x = 1\n")
+    before = tree(project / "generated")
+    result = run(project, "--check", "specs/track-batch.yaml")
+    assert tree(project / "generated") == before, "--check must write nothing"
+    assert result.returncode == 1
+    name = "extra.py" if change == "add" else "client.py"
+    assert f"track_batch/{name}" in result.stdout
+    # and a normal run repairs it
+    assert run(project, "specs/track-batch.yaml").returncode == 0
+    assert run(project, "--check", "specs/track-batch.yaml").returncode == 0
+
+
+def test_a_changed_spec_or_option_is_not_reused(project: Path):
+    assert run(project, "specs/track-batch.yaml").returncode == 0
+    spec = project / "specs" / "track-batch.yaml"
+    spec.write_text(spec.read_text().replace("Batch entity operations", "Batch operations", 1))
+    result = run(project, "--check", "specs/track-batch.yaml")
+    assert result.returncode == 1
+    assert "Batch operations" in result.stdout
+    # --strict turns the warnings into errors: never answered from a non-strict run
+    assert run(project, "specs/track-batch.yaml").returncode == 0
+    strict = run(project, "--strict", "specs/track-batch.yaml")
+    assert strict.returncode == 2
+    assert "error[W201]" in strict.stderr
+
+
+def test_a_changed_import_is_not_reused(project: Path):
+    specs = project / "specs"
+    (specs / "imports.yaml").write_text(IMPORTS_SPEC)
+    (specs / "shared.yaml").write_text(SHARED.format(base="https://api.example.com"))
+    assert run(project, "specs/imports.yaml").returncode == 0
+    assert run(project, "--check", "specs/imports.yaml").returncode == 0
+    (specs / "shared.yaml").write_text(SHARED.format(base="https://other.example.com"))
+    result = run(project, "--check", "specs/imports.yaml")
+    assert result.returncode == 1
+    assert "https://other.example.com" in result.stdout
+
+
+def test_a_stale_package_is_still_found_when_the_others_are_reused(project: Path):
+    assert run(project, "specs/track-batch.yaml").returncode == 0
+    shutil.copy(SPEC, project / "specs" / "other.yaml")
+    assert run(project, "specs/other.yaml").returncode == 0
+    (project / "specs" / "other.yaml").unlink()
+    result = run(project, "--check", "specs/track-batch.yaml")
+    assert result.returncode == 1
+    assert "--- a/other/__init__.py" in result.stdout
+    assert run(project, "specs/track-batch.yaml").returncode == 0
+    assert not (project / "generated" / "other").exists()
+
+
+@pytest.mark.parametrize("switch", [{"NAFTIKO_GEN_CACHE": "off"}, {"NAFTIKO_GEN_REUSE": "off"}])
+def test_with_reuse_off_nothing_is_recorded_and_nothing_breaks(project: Path, switch: dict[str, str]):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NAFTIKO_GEN_CACHE": str(project.parent / "cache"), **switch}
+    for args in (["specs/track-batch.yaml"], ["--check", "specs/track-batch.yaml"]):
+        result = subprocess.run([sys.executable, "-m", "naftiko_codegen", *args], cwd=project,
+                                capture_output=True, text=True, timeout=120, check=False, env=env)
+        assert result.returncode == 0, result.stderr
+    assert not (project.parent / "cache" / "outputs").exists()
