@@ -3,6 +3,7 @@ or over stdio, driven by the official ``mcp`` client, against a recording upstre
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from typing import Any
@@ -440,7 +441,7 @@ def test_resources_read(conformance: Conformance, upstream: RecordingUpstream) -
         # `{userId}` matches exactly one segment; an unknown URI is an invalid-params error.
         for uri in ("data://users/a/b/profile", "data://nowhere"):
             with pytest.raises(MCPError):
-                run(lambda uri=uri: read(uri))
+                run(functools.partial(read, uri))
     assert [json.loads(c.text) for c in fixed.contents] == [{"schema": 1}]
     assert fixed.contents[0].mime_type == "application/json"
     assert [json.loads(c.text) for c in templated.contents] == [{"user": "u42"}]

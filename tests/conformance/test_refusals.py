@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import INLINE, TESTS, TUTORIAL, Conformance
+from .conftest import DATA_DIR, INLINE, TESTS, TUTORIAL, Conformance
 
 BODY = "a request `body` template on a consumed operation"
 NO_CALL = "an exposed operation without `call` (mock outputs, steps or `ref`)"
@@ -128,6 +128,19 @@ REFUSED: list[tuple[str, str, str]] = [
     ],
 ]
 
+# The capability-writing guide's full example (no engine test).
+EXAMPLE = ".agents/skills/naftiko-capability/assets/capability-example.yml"
+REFUSED += [
+    (EXAMPLE, "E300", BODY),
+    (EXAMPLE, "E103", "`with: shipImo` sets no input parameter"),
+]
+# Generated today; their behaviour is tested in test_rest.py and test_mcp.py.
+GENERATED_TODAY_LIST = [
+    f"{INLINE}/rest-path-param-with.yaml",
+    f"{TESTS}/http/http-header-query-capability.yaml",
+    f"{TESTS}/mcp/mcp-tool-handler-with-mustache-capability.yaml",
+]
+
 
 @pytest.mark.parametrize(
     ("fixture", "code", "construct"),
@@ -143,14 +156,7 @@ def test_refused_today(conformance: Conformance, fixture: str, code: str, constr
     assert not gen.out.exists() or not any(gen.out.iterdir())
 
 
-@pytest.mark.parametrize(
-    "fixture",
-    [
-        f"{INLINE}/rest-path-param-with.yaml",
-        f"{TESTS}/http/http-header-query-capability.yaml",
-        f"{TESTS}/mcp/mcp-tool-handler-with-mustache-capability.yaml",
-    ],
-)
+@pytest.mark.parametrize("fixture", GENERATED_TODAY_LIST)
 def test_generated_today(conformance: Conformance, fixture: str) -> None:
     gen = conformance.generate(fixture)
     assert gen.returncode == 0, gen.stderr
@@ -166,3 +172,21 @@ def test_trailing_slash_base_uri_is_reported(conformance: Conformance) -> None:
     assert len(w203) == 1, gen.diagnostics
     assert w203[0]["severity"] == "warning"
     assert w203[0]["line"] == 26
+
+
+# Files that are not capabilities of their own: sample payloads, and the tutorial's imported
+# consumes and secrets.
+NOT_CAPABILITIES = ("/schemas/", f"{TUTORIAL}/shared/")
+
+
+def test_every_fixture_is_accounted_for() -> None:
+    # Each reference capability is either generated today or has its refusal asserted above, so
+    # a fixture added to tests/data/conformance cannot go unchecked.
+    fixtures = {
+        str(p.relative_to(DATA_DIR))
+        for p in DATA_DIR.rglob("*")
+        if p.suffix in (".yaml", ".yml")
+        and not any(s in f"/{p.relative_to(DATA_DIR)}" for s in NOT_CAPABILITIES)
+    }
+    accounted = {f for f, _, _ in REFUSED} | set(GENERATED_TODAY_LIST) | {EXAMPLE}
+    assert fixtures == accounted
