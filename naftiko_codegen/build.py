@@ -677,9 +677,14 @@ class _Builder:
                            f"{self.doc.position(seen[name]).line})", "rename one of them")
                 continue
             seen[name] = pbase + ("name",)
+            file = ""
             if "location" in prompt:
-                self.unsupported(pbase + ("location",), "an MCP prompt read from a file (`location`)")
-                continue
+                location = urlsplit(str(prompt["location"]))
+                file = unquote(location.path)
+                if location.scheme != "file" or location.netloc or not file.startswith("/") or file.endswith("/"):
+                    self.error(pbase + ("location",), "E195", f"`location: {prompt['location']}` is not a `file:///` file",
+                               "write an absolute path: `location: file:///srv/prompts/review.md`")
+                    continue
             arguments = tuple(
                 PromptArgument(str(a["name"]), str(a.get("label", "") or ""), str(a.get("description", "") or ""),
                                bool(a.get("required", True)))
@@ -713,6 +718,8 @@ class _Builder:
                 description=str(prompt.get("description", "") or ""),
                 arguments=arguments,
                 messages=tuple(messages),
+                file=str(PurePosixPath(file)) if file else "",
+                file_env=f"{env_prefix(self.package)}_{env_prefix(name)}_PROMPT_FILE" if file else "",
             ))
         return tuple(out)
 
