@@ -388,7 +388,7 @@ async def _check_prompt(client: Any, prompt: dict[str, Any], listed: dict[str, A
             try:
                 await client.get_prompt(name, every)
                 return [*problems, f"MCP prompt {name}: served without its file {file}"]
-            except Exception:  # noqa: BLE001, S110 - refused, as it must be
+            except Exception:  # noqa: BLE001 - refused, as it must be
                 return problems
         template = [{"role": "user", "content": file.read_text("utf-8")}]
     for label, values in (("messages", every), ("without optional arguments", required)):
@@ -409,9 +409,9 @@ async def _check_prompt(client: Any, prompt: dict[str, Any], listed: dict[str, A
     if required:
         try:
             await client.get_prompt(name, {})
-            problems.append(f"MCP prompt {name}: accepted without its required arguments")
-        except Exception:  # noqa: BLE001, S110 - refused, as it must be
-            pass
+        except Exception:  # noqa: BLE001 - refused, as it must be
+            return problems
+        problems.append(f"MCP prompt {name}: accepted without its required arguments")
     return problems
 
 
