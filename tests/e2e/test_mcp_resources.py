@@ -339,3 +339,28 @@ def test_stdio(package: Path, directory: tuple[str, Directory], upstream: Direct
     assert prompt.messages[0].content.text.startswith("Write to Cy in a dry tone")
     assert isinstance(missing_file, MCPError) and missing_file.error.code == types.INTERNAL_ERROR
     assert upstream.requests == [("GET", "/v1/users/7/profile", {"fields": "name,email"})]
+
+
+def test_stdio_from_the_spec_is_the_default_transport(tmp_path: Path, directory: tuple[str, Directory],
+                                                      upstream: Directory) -> None:
+    spec = tmp_path / "stdio-directory.yaml"
+    spec.write_text(SPEC.read_text().replace("      port: 9091\n", "      transport: stdio\n"))
+    result = generate(spec, spec.parent)
+    assert result.ok, [d.render() for d in result.diagnostics]
+    output.write(tmp_path / "out", {result.package: result.files})
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", result.package, "mcp"],  # no --transport
+        env=child_env(_env(directory), pythonpath=tmp_path / "out"), cwd=str(tmp_path / "out"))
+    errlog_path = tmp_path / "stderr.log"
+
+    async def go() -> types.ReadResourceResult:
+        with errlog_path.open("w") as errlog:
+            async with Client(stdio_client(params, errlog=errlog)) as client:
+                return await client.read_resource("status://regions/eu")
+
+    try:
+        status = run(go)
+    except Exception as exc:
+        raise AssertionError(f"stdio server failed: {exc!r}\n{errlog_path.read_text()}") from exc
+    assert _text(status) == {"path": "/v1/status", "query": {"region": "eu"}}
+    assert upstream.requests == [("GET", "/v1/status", {"region": "eu"})]
