@@ -441,7 +441,7 @@ class _Builder:
                 continue
             declared = {str(p["name"]): p for p in tool.get("inputParameters") or [] if isinstance(p, dict)}
             properties: dict[str, tuple[dict[str, Any], bool]] = {
-                n: (self.parameter_schema(p, "body"), bool(p.get("required", True))) for n, p in declared.items()
+                n: (self.tool_parameter_schema(p), bool(p.get("required", True))) for n, p in declared.items()
             }
             if isinstance(explicit, dict):
                 required = set(explicit.get("required") or [])
@@ -509,6 +509,11 @@ class _Builder:
         )
 
     # --- MCP tool input schemas, resources and prompts ------------------------------------------
+
+    def tool_parameter_schema(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """A tool's declared argument: its type defaults to string, as the engine's does."""
+        schema = self.parameter_schema(spec, "body")
+        return schema if "type" in schema else {"type": "string", **schema}
 
     def explicit_input_schema(self, tool: dict[str, Any], tbase: JsonPath) -> dict[str, Any] | None | bool:
         """A tool's own `inputSchema`: the schema itself, None when absent, False when refused.

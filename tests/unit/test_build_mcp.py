@@ -286,3 +286,14 @@ def test_schema_from_input_parameters_must_supply_required_parameters(tmp_path: 
 def test_stdio_transport_is_the_default_of_the_command(tmp_path: Path):
     text = variant(("      port: 9091\n", "      transport: stdio\n"))
     assert built(tmp_path, text).mcp.transport == "stdio"  # type: ignore[union-attr]
+
+
+def test_declared_argument_without_type_is_a_string(tmp_path: Path):
+    cap = _plain_tool(tmp_path, "        - name: get-profile\n          description: A profile\n"
+                                "          call: directory.get-profile\n          inputParameters:\n"
+                                "            - name: id\n              type: integer\n"
+                                "            - name: fields\n              required: false\n")
+    (tool,) = cap.mcp.tools  # type: ignore[union-attr]
+    assert tool.input_schema["properties"] == {"id": {"type": "integer"}, "fields": {"type": "string"}}
+    assert tool.input_schema["required"] == ["id"]
+    assert [a.param.name for a in tool.call.arguments] == ["id", "fields"]
