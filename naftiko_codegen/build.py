@@ -599,6 +599,10 @@ class _Builder:
                 self.error(rbase + ("with", key), "E103", f"`with: {key}` sets no input parameter of `{call}`")
             resolved = self.call(res, rbase, {str(spec.get("namespace", ""))} | set(variables))
             output = self.output(res.get("outputParameters"), rbase + ("outputParameters",))
+            if output is not None and output.kind != "passthrough":
+                # the resource's content is the upstream body as received; nothing reshapes it yet
+                self.unsupported(rbase + ("outputParameters",), "an output mapping on an MCP resource")
+                output = None
             if bad or resolved is None or output is None:
                 continue
             _target, pairs = resolved
