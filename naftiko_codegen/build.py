@@ -1059,7 +1059,7 @@ class _Builder:
                 continue
             declared = {str(p["name"]): p for p in tool.get("inputParameters") or [] if isinstance(p, dict)}
             properties: dict[str, tuple[dict[str, Any], bool]] = {
-                n: (self.parameter_schema(p, "body"), bool(p.get("required", True))) for n, p in declared.items()
+                n: (self.tool_parameter_schema(p), bool(p.get("required", True))) for n, p in declared.items()
             }
             if isinstance(explicit, dict):
                 required = set(explicit.get("required") or [])
@@ -1142,6 +1142,11 @@ class _Builder:
         )
 
     # --- MCP tool input schemas, resources and prompts ------------------------------------------
+
+    def tool_parameter_schema(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """A tool's declared argument: its type defaults to string, as the engine's does."""
+        schema = self.parameter_schema(spec, "body")
+        return schema if "type" in schema else {"type": "string", **schema}
 
     def explicit_input_schema(self, tool: dict[str, Any], tbase: JsonPath) -> dict[str, Any] | None | bool:
         """A tool's own `inputSchema`: the schema itself, None when absent, False when refused.
@@ -1227,6 +1232,10 @@ class _Builder:
                 self.error(rbase + ("with", key), "E103", f"`with: {key}` sets no input parameter of `{call}`")
             resolved = self.call(res, rbase, {str(spec.get("namespace", ""))} | set(variables))
             output = self.output(res.get("outputParameters"), rbase + ("outputParameters",))
+            if output is not None and output.kind != "passthrough":
+                # the resource's content is the upstream body as received; nothing reshapes it yet
+                self.unsupported(rbase + ("outputParameters",), "an output mapping on an MCP resource")
+                output = None
             if bad or resolved is None or output is None:
                 continue
             _target, pairs = resolved
@@ -1310,9 +1319,14 @@ class _Builder:
                            f"{self.doc.position(seen[name]).line})", "rename one of them")
                 continue
             seen[name] = pbase + ("name",)
+            file = ""
             if "location" in prompt:
-                self.unsupported(pbase + ("location",), "an MCP prompt read from a file (`location`)")
-                continue
+                location = urlsplit(str(prompt["location"]))
+                file = unquote(location.path)
+                if location.scheme != "file" or location.netloc or not file.startswith("/") or file.endswith("/"):
+                    self.error(pbase + ("location",), "E195", f"`location: {prompt['location']}` is not a `file:///` file",
+                               "write an absolute path: `location: file:///srv/prompts/review.md`")
+                    continue
             arguments = tuple(
                 PromptArgument(str(a["name"]), str(a.get("label", "") or ""), str(a.get("description", "") or ""),
                                bool(a.get("required", True)))
@@ -1346,6 +1360,8 @@ class _Builder:
                 description=str(prompt.get("description", "") or ""),
                 arguments=arguments,
                 messages=tuple(messages),
+                file=str(PurePosixPath(file)) if file else "",
+                file_env=f"{env_prefix(self.package)}_{env_prefix(name)}_PROMPT_FILE" if file else "",
             ))
         return tuple(out)
 

@@ -500,7 +500,9 @@ class McpPrompt:
     title: str
     description: str
     arguments: tuple[PromptArgument, ...]
-    messages: tuple[PromptMessage, ...]
+    messages: tuple[PromptMessage, ...]  # empty for a prompt read from a file
+    file: str = ""  # `location`: the file whose text is the one user message, read when asked
+    file_env: str = ""  # environment variable that replaces `file`
 
 
 @dataclass(frozen=True)
@@ -520,6 +522,10 @@ class McpAdapter:
     resources: tuple[McpResource, ...] = ()
     prompts: tuple[McpPrompt, ...] = ()
     file_resources: tuple[McpFileResource, ...] = ()
+
+    @property
+    def file_prompts(self) -> tuple[McpPrompt, ...]:
+        return tuple(p for p in self.prompts if p.file)
 
     @property
     def serves_resources(self) -> bool:

@@ -370,7 +370,7 @@ class _Rules:
         binds = Binds.from_data(_dict(self.data).get("binds"))
         used: set[tuple[str, str]] = set()
         for path, text in _strings(self.capability, ("capability",)):
-            if path[-1] == "path" or "with" in path or "prompts" in path:
+            if path[-1] == "path" or "with" in path or path[1:4:2] == ("exposes", "prompts"):
                 # `{{x}}` there names a path parameter, a caller's input or a prompt argument
                 continue
             if "outputParameters" in path and "consumes" not in path:

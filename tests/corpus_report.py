@@ -937,13 +937,23 @@ async def _check_prompt(client: Any, prompt: dict[str, Any], listed: dict[str, A
     # when some are required, none (refused)
     every = {str(a["name"]): f"<{a['name']} {{{{x}}}}>" for a in declared}
     required = {k: v for k, v in every.items() if next(a for a in declared if a["name"] == k).get("required", True)}
+    template = prompt.get("template") or []
+    if "location" in prompt:  # the file's text, read when asked for, is one user message
+        file = Path(unquote(urlsplit(str(prompt["location"])).path))
+        if not file.is_file():
+            try:
+                await client.get_prompt(name, every)
+                return [*problems, f"MCP prompt {name}: served without its file {file}"]
+            except Exception:  # noqa: BLE001 - refused, as it must be
+                return problems
+        template = [{"role": "user", "content": file.read_text("utf-8")}]
     for label, values in (("messages", every), ("without optional arguments", required)):
         try:
             result = await client.get_prompt(name, values)
         except Exception as exc:  # noqa: BLE001
             return [*problems, f"MCP prompt {name}: {type(exc).__name__}: {str(exc)[:120]}"]
         want = []
-        for message in prompt.get("template") or []:
+        for message in template:
             text = str(message["content"])
             for arg in every:
                 value = values.get(arg, "")
@@ -955,9 +965,9 @@ async def _check_prompt(client: Any, prompt: dict[str, Any], listed: dict[str, A
     if required:
         try:
             await client.get_prompt(name, {})
-            problems.append(f"MCP prompt {name}: accepted without its required arguments")
-        except Exception:  # noqa: BLE001, S110 - refused, as it must be
-            pass
+        except Exception:  # noqa: BLE001 - refused, as it must be
+            return problems
+        problems.append(f"MCP prompt {name}: accepted without its required arguments")
     return problems
 
 

@@ -32,7 +32,10 @@ def _with_guides(tmp_path: Path) -> Path:
     (guides / "odd name.txt").write_text("not served")
     spec = tmp_path / "specs" / "with-guides.yaml"
     spec.parent.mkdir()
-    spec.write_text(SPEC.read_text().replace("file:///srv/directory-mcp/guides", guides.as_uri()))
+    review = tmp_path / "review.md"
+    review.write_text("Review {{who}} and {{ who }}, not {{them}}.")
+    spec.write_text(SPEC.read_text().replace("file:///srv/directory-mcp/guides", guides.as_uri())
+                    .replace("file:///srv/directory-mcp/prompts/review.md", review.as_uri()))
     return spec
 
 
@@ -44,6 +47,8 @@ def test_files_pass(tmp_path: Path):
 @pytest.mark.parametrize(("old", "new", "finding"), [
     ("if _plain(relative) and _inside(path, root):", "if _inside(path, root):", "MCP files"),
     ("text = data.decode(\"utf-8\")", "text = data.decode(\"latin-1\")", "content differs"),
+    ('("argument", piece)\n            if i % 2 and piece in known', '("argument", piece)\n            if i % 2',
+     "MCP prompt review: messages"),
 ])
 def test_wrong_file_serving_is_caught(tmp_path: Path, old: str, new: str, finding: str):
     spec = _with_guides(tmp_path)

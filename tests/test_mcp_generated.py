@@ -92,7 +92,7 @@ def test_spec_strings_never_become_code(tmp_path_factory, text: str, uri: str, c
         assert server.READERS[0].pattern.fullmatch("s://" + uri)
         assert server.READERS[1].pattern.fullmatch("d://" + uri + "/42").groups() == ("42",)
         assert server.READERS[1].pattern.fullmatch("d://" + uri + "/4/2") is None
-        (declared,) = server.PROMPTS
+        declared, _review = server.PROMPTS
         assert (declared.title, declared.description) == (text or None, text or None)
         assert server.TOOLS[0].input_schema["properties"]["region"]["description"] == text
         got = anyio.run(server.get_prompt, None, server.types.GetPromptRequestParams(

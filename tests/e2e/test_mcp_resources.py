@@ -99,10 +99,17 @@ def guides(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+REVIEW = "Review {{who}}'s profile; {{ who }} asked. {{other}} \"\"\" {{%x}}\n"
+
+
 def _env(directory: tuple[str, Directory], guides: Path | None = None) -> dict[str, str]:
-    # the spec's directory (/srv/...) is replaced through the variable the README documents
-    return {"DIRECTORY_BASE_URI": directory[0] + "/v1",
-            **({"RESOURCES_PROMPTS_GUIDES_DIR": str(guides)} if guides else {})}
+    # the spec's directory and prompt file (/srv/...) are replaced through the variables the
+    # README documents
+    if guides is None:
+        return {"DIRECTORY_BASE_URI": directory[0] + "/v1"}
+    (guides.parent / "review.md").write_text(REVIEW)
+    return {"DIRECTORY_BASE_URI": directory[0] + "/v1", "RESOURCES_PROMPTS_GUIDES_DIR": str(guides),
+            "RESOURCES_PROMPTS_REVIEW_PROMPT_FILE": str(guides.parent / "review.md")}
 
 
 @pytest.fixture(scope="module")
@@ -267,8 +274,19 @@ def test_get_prompt_puts_arguments_in(mode: str, version: str, service: RunningP
     assert full.description == MCP["prompts"][0]["description"]
 
 
-@pytest.mark.parametrize(("name", "arguments"), [("outreach", {"tone": "warm"}), ("nope", {})],
-                         ids=["missing-required", "unknown"])
+def test_prompt_read_from_a_file(service: RunningProcess) -> None:
+    async def go() -> types.GetPromptResult:
+        async with Client(_url(service)) as client:
+            return await client.get_prompt("review", {"who": "{{other}}"})
+
+    result = run(go)
+    assert [(m.role, m.content.text) for m in result.messages] == [  # type: ignore[union-attr]
+        ("user", "Review {{other}}'s profile; {{other}} asked. {{other}} \"\"\" {{%x}}\n")]
+
+
+@pytest.mark.parametrize(("name", "arguments"), [("outreach", {"tone": "warm"}), ("nope", {}),
+                                                 ("review", {})],
+                         ids=["missing-required", "unknown", "file-missing-required"])
 def test_bad_prompt_request_is_a_protocol_error(name: str, arguments: dict[str, str], service: RunningProcess) -> None:
     async def go() -> types.GetPromptResult:
         async with Client(_url(service)) as client:
@@ -302,16 +320,47 @@ def test_stdio(package: Path, directory: tuple[str, Directory], upstream: Direct
     async def go() -> tuple[Any, ...]:
         with errlog_path.open("w") as errlog:
             async with Client(stdio_client(params, errlog=errlog)) as client:
+                try:  # no file at the spec's path here
+                    await client.get_prompt("review", {"who": "Cy"})
+                    missing_file: Exception | None = None
+                except MCPError as exc:
+                    missing_file = exc
                 return (await client.list_resources(), await client.list_resource_templates(),
                         await client.read_resource("data://users/7/profile"),
-                        await client.get_prompt("outreach", {"who": "Cy", "tone": "dry"}))
+                        await client.get_prompt("outreach", {"who": "Cy", "tone": "dry"}), missing_file)
 
     try:
-        resources, templates, profile, prompt = run(go)
+        resources, templates, profile, prompt, missing_file = run(go)
     except Exception as exc:
         raise AssertionError(f"stdio server failed: {exc!r}\n{errlog_path.read_text()}") from exc
     assert [r.uri for r in resources.resources] == ["status://regions/eu"]
     assert [t.uri_template for t in templates.resource_templates] == ["data://users/{userId}/profile"]
     assert _text(profile)["path"] == "/v1/users/7/profile"
     assert prompt.messages[0].content.text.startswith("Write to Cy in a dry tone")
+    assert isinstance(missing_file, MCPError) and missing_file.error.code == types.INTERNAL_ERROR
     assert upstream.requests == [("GET", "/v1/users/7/profile", {"fields": "name,email"})]
+
+
+def test_stdio_from_the_spec_is_the_default_transport(tmp_path: Path, directory: tuple[str, Directory],
+                                                      upstream: Directory) -> None:
+    spec = tmp_path / "stdio-directory.yaml"
+    spec.write_text(SPEC.read_text().replace("      port: 9091\n", "      transport: stdio\n"))
+    result = generate(spec, spec.parent)
+    assert result.ok, [d.render() for d in result.diagnostics]
+    output.write(tmp_path / "out", {result.package: result.files})
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", result.package, "mcp"],  # no --transport
+        env=child_env(_env(directory), pythonpath=tmp_path / "out"), cwd=str(tmp_path / "out"))
+    errlog_path = tmp_path / "stderr.log"
+
+    async def go() -> types.ReadResourceResult:
+        with errlog_path.open("w") as errlog:
+            async with Client(stdio_client(params, errlog=errlog)) as client:
+                return await client.read_resource("status://regions/eu")
+
+    try:
+        status = run(go)
+    except Exception as exc:
+        raise AssertionError(f"stdio server failed: {exc!r}\n{errlog_path.read_text()}") from exc
+    assert _text(status) == {"path": "/v1/status", "query": {"region": "eu"}}
+    assert upstream.requests == [("GET", "/v1/status", {"region": "eu"})]

@@ -155,8 +155,8 @@ def test_resources_not_yet_generated_are_refused(tmp_path: Path, old: str, new: 
 
 
 def test_prompt_messages_are_split_at_declared_arguments(tmp_path: Path):
-    (prompt,) = built(tmp_path).mcp.prompts  # type: ignore[union-attr]
-    assert prompt.name == "outreach" and prompt.title == "Outreach"
+    prompt, _review = built(tmp_path).mcp.prompts  # type: ignore[union-attr]
+    assert prompt.file == "" and prompt.name == "outreach" and prompt.title == "Outreach"
     assert [(a.name, a.title, a.required) for a in prompt.arguments] == [("who", "", True), ("tone", "Tone", False)]
     first, second = prompt.messages
     assert first.role == "user" and second.role == "assistant"
@@ -183,11 +183,15 @@ def test_duplicate_prompt_and_file_prompt(tmp_path: Path):
              "              content: hi\n")
     extra = ("      prompts:\n", again)
     assert [c for c, _m in errors(tmp_path, variant(extra))] == ["E194"]
-    from_file = ("      prompts:\n        - name: from-file\n          label: File\n"
-                 "          description: From a file\n          location: file:///srv/prompt.txt\n")
-    file_prompt = ("      prompts:\n", from_file)
-    (error,) = errors(tmp_path, variant(file_prompt))
-    assert error[0] == "E300" and "`location`" in error[1]
+    folder = ("location: file:///srv/directory-mcp/prompts/review.md", "location: file:///srv/prompts/")
+    assert [c for c, _m in errors(tmp_path, variant(folder))] == ["E195"]
+
+
+def test_prompt_read_from_a_file(tmp_path: Path):
+    _outreach, review = built(tmp_path).mcp.prompts  # type: ignore[union-attr]
+    assert (review.file, review.file_env) == ("/srv/directory-mcp/prompts/review.md", "DEMO_REVIEW_PROMPT_FILE")
+    assert review.messages == ()
+    assert [a.name for a in review.arguments] == ["who"]
 
 
 # --- tool input schemas ---------------------------------------------------------------------
@@ -282,3 +286,14 @@ def test_schema_from_input_parameters_must_supply_required_parameters(tmp_path: 
 def test_stdio_transport_is_the_default_of_the_command(tmp_path: Path):
     text = variant(("      port: 9091\n", "      transport: stdio\n"))
     assert built(tmp_path, text).mcp.transport == "stdio"  # type: ignore[union-attr]
+
+
+def test_declared_argument_without_type_is_a_string(tmp_path: Path):
+    cap = _plain_tool(tmp_path, "        - name: get-profile\n          description: A profile\n"
+                                "          call: directory.get-profile\n          inputParameters:\n"
+                                "            - name: id\n              type: integer\n"
+                                "            - name: fields\n              required: false\n")
+    (tool,) = cap.mcp.tools  # type: ignore[union-attr]
+    assert tool.input_schema["properties"] == {"id": {"type": "integer"}, "fields": {"type": "string"}}
+    assert tool.input_schema["required"] == ["id"]
+    assert [a.param.name for a in tool.call.arguments] == ["id", "fields"]
