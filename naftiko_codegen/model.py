@@ -253,6 +253,10 @@ class RestAdapter:
         return frozenset(r.answer for r in self.routes)
 
     @property
+    def calls_upstream(self) -> bool:
+        return any(r.answer != "mock" for r in self.routes)
+
+    @property
     def needs_coercion(self) -> bool:
         return any(i.location != "body" for r in self.routes for i in r.inputs)
 

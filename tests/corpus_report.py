@@ -150,6 +150,7 @@ def check_package(folder: Path, package: str, spec: dict[str, Any], spec_text: s
                 mcp = importlib.import_module(f"{package}.mcp_server")
                 names = {t.name for t in mcp.TOOLS}
                 for tool in adapter.get("tools", []):
+                    tool = _resolved(tool, capability)
                     if tool.get("name") not in names:
                         problems.append(f"MCP tool {tool.get('name')} missing")
         client_cls = client_module.Client
@@ -379,6 +380,24 @@ def _expected_result(outputs: list[dict[str, Any]], document: Any, inputs: dict[
     return {str(o.get("name")): _expect(o, document, inputs) for o in outputs}
 
 
+def _resolved(op: dict[str, Any], capability: dict[str, Any]) -> dict[str, Any]:
+    """An operation or tool with `ref`: what its aggregate function runs, with the operation's
+    own name, description and inputs when it has them."""
+    if "ref" not in op:
+        return op
+    for aggregate in capability.get("aggregates", []) or []:
+        for function in aggregate.get("functions", []) or []:
+            if f"{aggregate.get('namespace')}.{function.get('name')}" == op["ref"]:
+                merged = {k: v for k, v in function.items() if k not in ("semantics",)}
+                merged.update({k: v for k, v in op.items() if k != "ref" and v})
+                for key in ("call", "with", "steps", "mappings", "outputParameters"):
+                    merged.pop(key, None)
+                    if key in function:
+                        merged[key] = function[key]
+                return merged
+    return op
+
+
 def _formats(capability: dict[str, Any]) -> dict[str, str]:
     return {f"{c.get('namespace')}.{op.get('name') or op.get('id')}": str(op.get("outputRawFormat") or "json")
             for c in capability.get("consumes", []) or [] for r in c.get("resources", []) or []
@@ -409,6 +428,7 @@ def check_outputs(folder: Path, package: str, capability: dict[str, Any], bases:
             mcp = importlib.import_module(f"{package}.mcp_server")
             schemas = {t.name: t for t in mcp.TOOLS}
             for tool in adapter.get("tools", []) or []:
+                tool = _resolved(tool, capability)
                 checked, mock = _checkable(tool, formats)
                 if not checked or tool.get("name") not in schemas:
                     continue
@@ -441,6 +461,7 @@ def check_outputs(folder: Path, package: str, capability: dict[str, Any], bases:
             with TestClient(rest.app) as http:
                 for resource in adapter.get("resources", []) or []:
                     for op in resource.get("operations", []) or []:
+                        op = _resolved(op, capability)
                         checked, mock = _checkable(op, formats)
                         if not checked:
                             continue
