@@ -525,6 +525,11 @@ class _Builder:
                 parsed: Any = None
                 if ref is not None and ref in inputs:
                     parsed = ("input", ref)  # the caller's input of that name
+                elif ref is not None and ref.split(".")[0] not in names:
+                    # an input nobody declared: read as a consumed value would be (REST: query)
+                    wanted = Parameter(ref, "", "query", {"type": "string"}, True, "")
+                    one = fill(wanted, ref, None, spath)
+                    parsed = ("input", one.input_name) if one is not None else None
                 elif isinstance(value, str) and value.strip().startswith("$"):
                     path_ = self.json_path(value, spath + ("lookupValue",))
                     parsed = ("path", path_) if path_ is not None else None
