@@ -3,7 +3,11 @@
 For each spec: generated, or refused (with its first error). For each generated package: the
 modules import, ruff is clean, every REST route and MCP tool the spec declares exists, and one
 call per consumed operation reaches a local upstream with the method, path, query, headers and
-body the spec implies (computed here independently of the generator's model).
+body the spec implies (computed here independently of the generator's model). Operations and
+tools that build their result (output mappings other than `$.`, mocks, orchestrations with
+mappings, `ref` to an aggregate function) are called through the generated REST service and MCP
+server while the upstream answers a sample document made from the spec's own paths; the result
+must equal what the spec's outputs give for it, evaluated here on their own terms.
 
     python tests/corpus_report.py ../shared/corpus --report docs/corpus.md
 
