@@ -86,6 +86,13 @@ class _Builder:
         self.consumer_models: dict[str, Consumer] = {}
         self.refused_namespaces: set[str] = set()  # consumed APIs refused: a `forward` to them is not reported twice
         self.file_resources: list[McpFileResource] = []
+        self.functions: dict[str, tuple[dict[str, Any], JsonPath, str]] = {}  # "ns.fn" -> (spec, path, ns)
+        for ai, aggregate in enumerate(self.data.get("capability", {}).get("aggregates", []) or []):
+            for fi, function in enumerate(aggregate.get("functions", []) or []):
+                if isinstance(function, dict) and function.get("name"):
+                    key = f"{aggregate.get('namespace')}.{function['name']}"
+                    self.functions.setdefault(key, (function, ("capability", "aggregates", ai, "functions", fi),
+                                                    str(aggregate.get("namespace"))))
 
     def unsupported(self, path: JsonPath, what: str, hint: str = "") -> None:
         self.diagnostics.append(
@@ -705,6 +712,45 @@ class _Builder:
                 pairs.append((param, param.name, None))
         return target, pairs
 
+    def resolve_ref(self, op: dict[str, Any], path: JsonPath,
+                    namespaces: set[str]) -> tuple[dict[str, Any], JsonPath, set[str]] | None:
+        """An operation or tool with `ref` runs its aggregate function: (what to run, where the
+        running parts are written, the namespaces `with` may name). Name, description and
+        inputs are the operation's, else the function's; MCP hints derive from the function's
+        `semantics` (safe: read-only and not destructive; idempotent), each overridden by the
+        tool's own."""
+        if "ref" not in op:
+            return op, path, namespaces
+        ref = str(op["ref"])
+        found = self.functions.get(ref)
+        if found is None:
+            self.error(path + ("ref",), "E155", f"`ref: {ref}` names no aggregate function",
+                       hint="write `<aggregate namespace>.<function name>`")
+            return None
+        function, fpath, namespace = found
+        call = function.get("call")
+        if isinstance(call, str) and call not in self.operations:
+            self.error(fpath + ("call",), "E155", f"function `{ref}` calls `{call}`, which names no consumed operation",
+                       hint="write `<consumes namespace>.<operation name>`")
+            return None
+        merged = {k: v for k, v in function.items() if k in ("call", "with", "steps", "mappings", "outputParameters")}
+        for key in ("name", "description", "inputParameters"):
+            if op.get(key) or function.get(key):
+                merged[key] = op.get(key) or function.get(key)
+        for key in ("method", "label"):
+            if key in op:
+                merged[key] = op[key]
+        semantics = function.get("semantics") or {}
+        hints: dict[str, Any] = {}
+        if isinstance(semantics.get("safe"), bool):
+            hints["readOnly"] = semantics["safe"]
+            if semantics["safe"]:
+                hints["destructive"] = False
+        if isinstance(semantics.get("idempotent"), bool):
+            hints["idempotent"] = semantics["idempotent"]
+        merged["hints"] = {**hints, **(op.get("hints") or {})}
+        return merged, fpath, namespaces | {namespace}
+
     def plan(self, op: dict[str, Any], path: JsonPath, namespaces: set[str], inputs: set[str],
              fill: Any) -> tuple[Call | None, Steps | None, Output] | None:
         """How an exposed operation or tool answers: one `call`, orchestration `steps`, or a
@@ -767,6 +813,11 @@ class _Builder:
                 parsed: Any = None
                 if ref is not None and ref in inputs:
                     parsed = ("input", ref)  # the caller's input of that name
+                elif ref is not None and ref.split(".")[0] not in names:
+                    # an input nobody declared: read as a consumed value would be (REST: query)
+                    wanted = Parameter(ref, "", "query", {"type": "string"}, True, "")
+                    one = fill(wanted, ref, None, spath)
+                    parsed = ("input", one.input_name) if one is not None else None
                 elif isinstance(value, str) and value.strip().startswith("$"):
                     path_ = self.json_path(value, spath + ("lookupValue",))
                     parsed = ("path", path_) if path_ is not None else None
@@ -914,8 +965,12 @@ class _Builder:
                 if forward is not None:
                     forwards.append(forward)
             path_vars = _PLACEHOLDER.findall(raw_path)
-            for oi, op in enumerate(resource.get("operations", []) or []):
+            for oi, written in enumerate(resource.get("operations", []) or []):
                 obase = rbase + ("operations", oi)
+                referred = self.resolve_ref(written, obase, namespaces)
+                if referred is None:
+                    continue
+                op, xbase, op_namespaces = referred
                 method = str(op["method"]).upper()
                 declared: dict[str, dict[str, Any]] = {
                     str(p["name"]): p for p in op.get("inputParameters") or [] if isinstance(p, dict)
@@ -963,7 +1018,7 @@ class _Builder:
                                     severity=Severity.WARNING))
                     return Argument(param, "input", input_name=ref)
 
-                planned = self.plan(op, obase, namespaces, set(inputs), fill)
+                planned = self.plan(op, xbase, op_namespaces, set(inputs), fill)
                 if planned is None:
                     continue
                 call, steps, output = planned
@@ -1043,10 +1098,14 @@ class _Builder:
         namespaces = {"tools", str(spec.get("namespace", ""))}
         tools: list[McpTool] = []
         handlers: list[str] = []
-        for ti, tool in enumerate(spec.get("tools", []) or []):
+        for ti, written in enumerate(spec.get("tools", []) or []):
             tbase = base + ("tools", ti)
+            referred = self.resolve_ref(written, tbase, namespaces)
+            if referred is None:
+                continue
+            tool, xbase, tool_namespaces = referred
             if "name" not in tool:
-                self.unsupported(tbase, "an MCP tool defined by `ref` (aggregates)")
+                self.error(tbase, "E155", "a tool needs a `name`, of its own or of the function it refers to")
                 continue
             name = str(tool["name"])
             if not mcp_tool_name_ok(name):
@@ -1085,12 +1144,12 @@ class _Builder:
                     properties[ref] = (param.schema, param.required)
                 return Argument(param, "input", input_name=ref)
 
-            planned = self.plan(tool, tbase, namespaces, set(properties), fill)
+            planned = self.plan(tool, xbase, tool_namespaces, set(properties), fill)
             if planned is None:
                 continue
             call, steps, output = planned
             if call is not None and self.formats.get(f"{call.operation.consumer}.{call.operation.name}") == "binary":
-                self.unsupported(tbase + ("call",), "an MCP tool returning a `binary` answer",
+                self.unsupported(xbase + ("call",), "an MCP tool returning a `binary` answer",
                                  "MCP results carry text; expose the download over REST")
                 continue
             hints = tool.get("hints") or {}
@@ -1369,8 +1428,6 @@ class _Builder:
         for i, adapter in enumerate(self.data.get("capability", {}).get("exposes", []) or []):
             if adapter.get("type") not in ("rest", "mcp"):
                 self.unsupported(("capability", "exposes", i, "type"), f"the `{adapter.get('type')}` adapter")
-        if self.data.get("capability", {}).get("aggregates"):
-            self.unsupported(("capability", "aggregates"), "`aggregates`")
 
     def forwarded(self, consumers: list[Consumer]) -> list[Consumer]:
         """The consumed APIs a `forward` targets carry their API-wide fixed header and query

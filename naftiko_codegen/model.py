@@ -385,7 +385,13 @@ class RestAdapter:
 
     @property
     def answers(self) -> frozenset[str]:
-        return frozenset(r.answer for r in self.routes)
+        """How its routes answer; `mappings` too when an orchestration maps its result."""
+        mapped = {"mappings"} if any(r.steps and r.steps.mappings for r in self.routes) else set()
+        return frozenset({r.answer for r in self.routes} | mapped)
+
+    @property
+    def calls_upstream(self) -> bool:
+        return any(r.answer != "mock" for r in self.routes)
 
     @property
     def verbatim_bodies(self) -> bool:
@@ -517,7 +523,9 @@ class McpAdapter:
 
     @property
     def answers(self) -> frozenset[str]:
-        return frozenset(t.answer for t in self.tools)
+        """How its tools answer; `mappings` too when an orchestration maps its result."""
+        mapped = {"mappings"} if any(t.steps and t.steps.mappings for t in self.tools) else set()
+        return frozenset({t.answer for t in self.tools} | mapped)
 
     resources: tuple[McpResource, ...] = ()
     prompts: tuple[McpPrompt, ...] = ()

@@ -3,8 +3,12 @@
 For each spec: generated, or refused (with its first error). For each generated package: the
 modules import, ruff is clean, every REST route and MCP tool the spec declares exists, one call
 per consumed operation reaches a local upstream with the method, path, query, headers and body
-the spec implies (computed here independently of the generator's model), and every MCP resource
-and prompt is listed and can be read or got through the generated server.
+the spec implies (computed here independently of the generator's model), every MCP resource
+and prompt is listed and can be read or got through the generated server. Operations and
+tools that build their result (output mappings other than `$.`, mocks, orchestrations with
+mappings, `ref` to an aggregate function) are called through the generated REST service and MCP
+server while the upstream answers a sample document made from the spec's own paths; the result
+must equal what the spec's outputs give for it, evaluated here on their own terms.
 
     python tests/corpus_report.py ../shared/corpus --report docs/corpus.md
 
@@ -77,6 +81,7 @@ class Recorder:
         ha2 = md5(f"{method}:{p.get('uri', '')}")
         want = md5(f"{ha1}:{self.NONCE}:{p.get('nc')}:{p.get('cnonce')}:auth:{ha2}")
         return p.get("username") == user and p.get("uri") == path and p.get("response") == want
+        self.patterns: list[tuple[re.Pattern[str], bytes]] = []  # first match answers
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -100,7 +105,8 @@ class Recorder:
             "headers": {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
             "body": body,
         }
-        answer = self.answers.get(seen["path"], self.answers.get("*", b"{}"))
+        answer = next((body for pattern, body in self.patterns if pattern.fullmatch(seen["path"])),
+                      self.answers.get(seen["path"], self.answers.get("*", b"{}")))
         if seen["path"] in self.token_paths:
             self.token_requests.append(seen)
             await self._answer(send, 200, json.dumps({"access_token": self.TOKEN, "token_type": "Bearer",
@@ -249,6 +255,7 @@ def check_package(folder: Path, package: str, spec: dict[str, Any], spec_text: s
                 if adapter.get("authentication") and adapter.get("transport", "http") == "http":
                     problems += _check_guard(mcp.create_app(), adapter["authentication"], "/mcp", "MCP")
                 for tool in adapter.get("tools", []):
+                    tool = _resolved(tool, capability)
                     if tool.get("name") not in names:
                         problems.append(f"MCP tool {tool.get('name')} missing")
                 if adapter.get("resources") or adapter.get("prompts"):
@@ -613,6 +620,104 @@ def _expected_result(outputs: list[dict[str, Any]], document: Any, inputs: dict[
     return {str(o.get("name")): _expect(o, document, inputs) for o in outputs}
 
 
+def _resolved(op: dict[str, Any], capability: dict[str, Any]) -> dict[str, Any]:
+    """An operation or tool with `ref`: what its aggregate function runs, with the operation's
+    own name, description and inputs when it has them."""
+    if "ref" not in op:
+        return op
+    for aggregate in capability.get("aggregates", []) or []:
+        for function in aggregate.get("functions", []) or []:
+            if f"{aggregate.get('namespace')}.{function.get('name')}" == op["ref"]:
+                merged = {k: v for k, v in function.items() if k not in ("semantics",)}
+                merged.update({k: v for k, v in op.items() if k != "ref" and v})
+                for key in ("call", "with", "steps", "mappings", "outputParameters"):
+                    merged.pop(key, None)
+                    if key in function:
+                        merged[key] = function[key]
+                return merged
+    return op
+
+
+def _consumed(capability: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """"ns.op" -> (the upstream path pattern, as a regular expression, and the operation)."""
+    found = {}
+    for c in capability.get("consumes", []) or []:
+        base = urlsplit(str(c.get("baseUri", ""))).path
+        for r in c.get("resources", []) or []:
+            for op in r.get("operations", []) or []:
+                path = str(r.get("path", ""))
+                if op.get("path"):
+                    path = path.rstrip("/") + "/" + str(op["path"]).lstrip("/")
+                joined = _remove_dots(_PLACEHOLDER.sub("\x00", base.rstrip("/") + "/" + path.lstrip("/")))
+                pattern = "[^/]+".join(re.escape(part) for part in joined.split("\x00"))
+                found[f"{c.get('namespace')}.{op.get('name') or op.get('id')}"] = (pattern, op)
+    return found
+
+
+def _orchestration(op: dict[str, Any], capability: dict[str, Any]) -> tuple[list[tuple[str, bytes]], Any] | None:
+    """For `steps` with `mappings` (call steps on JSON operations, lookups on a JSONPath): the
+    upstream answers per path pattern and the result docs/semantics.md gives for them; None for
+    the orchestrations this does not cover."""
+    consumed = _consumed(capability)
+    steps, mappings = op.get("steps") or [], op.get("mappings") or []
+    names = [str(s.get("name")) for s in steps]
+    if not mappings or len(set(names)) != len(names):
+        return None
+    documents: dict[str, Any] = {}
+    results: dict[str, Any] = {}
+    counter = _Counter()
+    patterns: list[str] = []
+    for step in steps:
+        name = str(step.get("name"))
+        if step.get("type", "call") == "call":
+            target = consumed.get(str(step.get("call")))
+            if target is None or str(target[1].get("outputRawFormat") or "json") != "json":
+                return None
+            if any(isinstance(o, dict) and o.get("name") and _mapping_of(o) not in (None, "$", "$.")
+                   for o in target[1].get("outputParameters") or []):
+                return None  # named consumed outputs are added to the answer: not covered here
+            if any(isinstance(v, str) and any(n in v for n in names) for v in (step.get("with") or {}).values()):
+                return None  # arguments taken from earlier steps: not covered here
+            if target[0] in patterns:
+                return None  # two steps on one path would need one answer each
+            patterns.append(target[0])
+            documents[name] = {}
+        elif step.get("type") == "lookup":
+            value = str(step.get("lookupValue", ""))
+            source = _segments(value)
+            index = str(step.get("index"))
+            if not value.startswith("$") or not source or source[0] not in documents or index not in documents:
+                return None
+            keys = [f"k{counter.next(None)}", f"k{counter.next(None)}"]
+            _plant(documents[source[0]], source[1:], keys)
+            fields = [str(f.get("name") if isinstance(f, dict) else f) for f in step.get("outputParameters") or []]
+            match = str(step.get("match"))
+            rows = [{match: "decoy", **{f: "no" for f in fields}}]
+            for key in reversed(keys):
+                rows.append({match: key, **{f: f"{f}-{key}" for f in fields}, "other": 1})
+            documents[index] = rows
+            results[name] = [{f: f"{f}-{key}" for f in fields} for key in keys]
+        else:
+            return None
+    want: dict[str, Any] = {}
+    for entry in mappings:
+        path = _segments(str(entry.get("value", "")))
+        if not path or str(path[0]) not in names:
+            return None
+        step_name = str(path[0])
+        if step_name in documents and isinstance(documents[step_name], dict) and _dig(documents[step_name], path[1:]) is None:
+            _plant(documents[step_name], path[1:], counter.next(None))
+        source = results.get(step_name, documents.get(step_name))
+        node = want
+        target = str(entry.get("targetName", "")).split(".")
+        for part in target[:-1]:
+            node = node.setdefault(part, {})
+        node[target[-1]] = _dig(source, path[1:])
+    answers = [(pattern, json.dumps(documents[s["name"]]).encode())
+               for pattern, s in zip(patterns, [s for s in steps if s.get("type", "call") == "call"], strict=True)]
+    return answers, want
+
+
 def _formats(capability: dict[str, Any]) -> dict[str, str]:
     return {f"{c.get('namespace')}.{op.get('name') or op.get('id')}": str(op.get("outputRawFormat") or "json")
             for c in capability.get("consumes", []) or [] for r in c.get("resources", []) or []
@@ -643,14 +748,20 @@ def check_outputs(folder: Path, package: str, capability: dict[str, Any], bases:
             mcp = importlib.import_module(f"{package}.mcp_server")
             schemas = {t.name: t for t in mcp.TOOLS}
             for tool in adapter.get("tools", []) or []:
+                tool = _resolved(tool, capability)
                 checked, mock = _checkable(tool, formats)
-                if not checked or tool.get("name") not in schemas:
+                planned = _orchestration(tool, capability) if "steps" in tool else None
+                if not (checked or planned) or tool.get("name") not in schemas:
                     continue
                 declared = schemas[tool["name"]].input_schema
                 arguments = {k: _sample(v, k) for k, v in declared.get("properties", {}).items()}
-                document = _sample_document(tool["outputParameters"])
-                recorder.answers["*"] = json.dumps(document).encode()
-                want = _expected_result(tool["outputParameters"], document, arguments, mock)
+                if planned:
+                    recorder.patterns = [(re.compile(p), body) for p, body in planned[0]]
+                    want = planned[1]
+                else:
+                    document = _sample_document(tool["outputParameters"])
+                    recorder.answers["*"] = json.dumps(document).encode()
+                    want = _expected_result(tool["outputParameters"], document, arguments, mock)
 
                 async def call(name: str = tool["name"], arguments: dict[str, Any] = arguments,
                                mcp: Any = mcp) -> Any:
@@ -662,6 +773,7 @@ def check_outputs(folder: Path, package: str, capability: dict[str, Any], bases:
                     result = asyncio.run(call())
                 finally:
                     recorder.answers.clear()
+                    recorder.patterns = []
                 got = json.loads(result.content[0].text) if not result.is_error else result.content[0].text
                 if result.is_error or got != want:
                     problems.append(f"tool {tool['name']}: result {str(got)[:120]} != {str(want)[:120]}")
@@ -675,8 +787,10 @@ def check_outputs(folder: Path, package: str, capability: dict[str, Any], bases:
             with TestClient(rest.app) as http:
                 for resource in adapter.get("resources", []) or []:
                     for op in resource.get("operations", []) or []:
+                        op = _resolved(op, capability)
                         checked, mock = _checkable(op, formats)
-                        if not checked:
+                        planned = _orchestration(op, capability) if "steps" in op else None
+                        if not (checked or planned):
                             continue
                         route = _PLACEHOLDER.sub(lambda m: "{" + re.sub(r"\W", "_", m.group(1)) + "}",
                                                  str(resource["path"]))
@@ -695,14 +809,19 @@ def check_outputs(folder: Path, package: str, capability: dict[str, Any], bases:
                                 query[p["name"]] = value
                         body = described.get("requestBody", {}).get("content", {}).get("application/json", {})
                         payload = _sample(body.get("schema", {}), "body") if body else None
-                        document = _sample_document(op["outputParameters"])
-                        recorder.answers["*"] = json.dumps(document).encode()
-                        want = _expected_result(op["outputParameters"], document, inputs, mock)
+                        if planned:
+                            recorder.patterns = [(re.compile(p), body) for p, body in planned[0]]
+                            want = planned[1]
+                        else:
+                            document = _sample_document(op["outputParameters"])
+                            recorder.answers["*"] = json.dumps(document).encode()
+                            want = _expected_result(op["outputParameters"], document, inputs, mock)
                         try:
                             answer = http.request(op["method"].upper(), url, params=query,
                                                   json=payload if body else None)
                         finally:
                             recorder.answers.clear()
+                            recorder.patterns = []
                         if answer.status_code >= 300 or answer.json() != want:
                             problems.append(f"REST {op['method']} {resource['path']}: {answer.status_code} "
                                             f"{answer.text[:120]} != {str(want)[:120]}")

@@ -228,6 +228,12 @@ def test_mcp_orchestration_stops_at_an_upstream_error(mcp_server: RunningProcess
     assert [r[1] for r in app.requests[before:]] == ["/registry/ships/IMO-0"]  # no second step
 
 
+def test_mcp_orchestration_without_mappings_answers_the_last_call(mcp_server: RunningProcess):
+    _tools, result = _call(mcp_server, "crew-after-ship", {"imo": "IMO-9321483"})
+    assert not result.is_error, result.content
+    assert json.loads(result.content[0].text) == CREW
+
+
 def test_mcp_mock_answers_without_upstream(mcp_server: RunningProcess,
                                            registry: tuple[Registry, dict[str, str]]):
     app, _env = registry

@@ -416,3 +416,52 @@ def test_runtime_run_steps_passes_results_along(runtime: Any):
     assert results["one"]["region"] == "eu"  # the consumed operation's named output, added
     assert results["found"] == {"label": "Europe"}
     assert last.content.startswith(b"[")
+
+
+# --- aggregates ------------------------------------------------------------------------------
+
+AGGREGATE = """\
+  aggregates:
+  - namespace: catalog
+    label: Catalog
+    functions:
+    - name: find-item
+      description: Find one item.
+      semantics:
+        safe: true
+        idempotent: true
+      inputParameters:
+      - name: id
+        type: string
+        description: Item id
+      call: api.get-item
+      with:
+        id: catalog.id
+      outputParameters:
+      - type: string
+        mapping: $.label
+"""
+
+
+def test_ref_runs_the_function(tmp_path: Path):
+    text = BASE.replace("capability:\n", "capability:\n" + AGGREGATE, 1)
+    text = variant(
+        (MCP_CALL, "      ref: catalog.find-item\n      hints:\n        idempotent: false\n"),
+        text=text,
+    )
+    cap = built(tmp_path, text)
+    (tool,) = cap.mcp.tools
+    assert tool.description == "Find one item."  # inherited
+    assert tool.input_schema["properties"] == {"id": {"type": "string", "description": "Item id"}}
+    assert [(a.source, a.input_name) for a in tool.call.arguments] == [("input", "id")]
+    assert tool.output.shape == ("value", ("label",))
+    # safe -> read-only and not destructive; the tool's own idempotent wins over the semantics
+    assert (tool.annotations["read_only_hint"], tool.annotations["destructive_hint"],
+            tool.annotations["idempotent_hint"]) == (True, False, False)
+
+
+def test_ref_to_nothing_is_located(tmp_path: Path):
+    text = BASE.replace("capability:\n", "capability:\n" + AGGREGATE, 1)
+    text = variant((MCP_CALL, "      description: Get one item\n      ref: catalog.nothing\n"), text=text)
+    error = only_error(tmp_path, text, "E155")
+    assert error.line == line_of(text, "ref: catalog.nothing")
