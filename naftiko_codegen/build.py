@@ -31,7 +31,7 @@ from .model import (
     Template,
     route_variable,
 )
-from .names import dedupe, env_prefix, mcp_tool_name_ok, package_name, python_identifier
+from .names import CONSUMER_ATTR_MAX, dedupe, env_prefix, mcp_tool_name_ok, package_name, python_identifier
 from .templating import PATH_PLACEHOLDER as _PLACEHOLDER
 from .templating import Binds, parse
 
@@ -181,7 +181,7 @@ class _Builder:
             out.append(
                 Consumer(
                     namespace=namespace,
-                    attr=python_identifier(namespace, fallback="consumer"),
+                    attr=python_identifier(namespace, fallback="consumer", limit=CONSUMER_ATTR_MAX),
                     base_uri=str(spec["baseUri"]),
                     base_uri_env=env_prefix(namespace) + "_BASE_URI",
                     auth=auth,
