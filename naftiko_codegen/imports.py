@@ -61,12 +61,9 @@ def resolve_imports(doc: Document, spec: Path) -> list[Diagnostic]:
             # list holds the namespace, and nothing else of that file applies to this spec.
             inner = imported.data.get("capability")
             entries = inner.get("consumes") if isinstance(inner, dict) else None
-            if isinstance(entries, list):
-                out.append(doc.diagnostic(where + ("location",), "W240",
-                                          f"`{entry['location']}` is a whole capability; its `capability.consumes` "
-                                          f"entry `{entry['import']}` is imported",
-                                          hint="shared files usually hold only a root `consumes` list",
-                                          severity=Severity.WARNING))
+            whole = isinstance(entries, list)
+        else:
+            whole = False
         found = [e for e in entries or [] if isinstance(e, dict) and e.get("namespace") == entry["import"]]
         if not found:
             names = sorted(str(e.get("namespace")) for e in entries or [] if isinstance(e, dict))
@@ -74,6 +71,12 @@ def resolve_imports(doc: Document, spec: Path) -> list[Diagnostic]:
                                       f"`{entry['location']}` has no consumed API `{entry['import']}`",
                                       hint="it has: " + ", ".join(names) if names else "it has no root `consumes` list"))
             continue
+        if whole:
+            out.append(doc.diagnostic(where + ("location",), "W240",
+                                      f"`{entry['location']}` is a whole capability; its `capability.consumes` "
+                                      f"entry `{entry['import']}` is imported",
+                                      hint="shared files usually hold only a root `consumes` list",
+                                      severity=Severity.WARNING))
         spliced = copy.deepcopy(found[0])
         if entry.get("as"):
             spliced["namespace"] = entry["as"]
