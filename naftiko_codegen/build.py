@@ -31,7 +31,14 @@ from .model import (
     Template,
     route_variable,
 )
-from .names import CONSUMER_ATTR_MAX, dedupe, env_prefix, mcp_tool_name_ok, package_name, python_identifier
+from .names import (
+    CONSUMER_ATTR_MAX,
+    dedupe,
+    env_prefix,
+    mcp_tool_name_ok,
+    package_name,
+    python_identifier,
+)
 from .templating import PATH_PLACEHOLDER as _PLACEHOLDER
 from .templating import Binds, parse
 

@@ -87,6 +87,7 @@ class _Dialect:
         if not isinstance(self.doc.data, dict):
             return self.out
         self.older_spellings()
+        self.info_texts()
         self.names_with_whitespace()
         self.keys_with_whitespace()
         self.repeated_consumers()
@@ -95,6 +96,22 @@ class _Dialect:
         self.misaddressed_calls()
         self.repeated_routes()
         return self.out
+
+    def info_texts(self) -> None:
+        """`info` without `label` or without `description`: both only title and describe the
+        generated package, so either one stands in for the other."""
+        info = _dict(self.doc.data).get("info")
+        if not isinstance(info, dict):
+            return
+        label, description = info.get("label"), info.get("description")
+        if isinstance(description, str) and description.strip() and "label" not in info:
+            info["label"] = " ".join(description.split())[:80]
+            self.warn(("info",), "W248", "`info` has no `label`; its `description` titles the package",
+                      "add `label:`", key=True)
+        elif isinstance(label, str) and label.strip() and "description" not in info:
+            info["description"] = label
+            self.warn(("info",), "W248", "`info` has no `description`; its `label` describes the package",
+                      "add `description:`", key=True)
 
     def older_spellings(self) -> None:
         """`id:` for a consumed operation's `name:` (alpha1 and generated files): the schema

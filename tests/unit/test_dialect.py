@@ -288,3 +288,14 @@ def test_long_names_are_cut_with_a_hash():
     assert name != python_identifier(long.replace("accept", "reject"))
     assert python_identifier(long, limit=40) == python_identifier(long, limit=40)
     assert len(python_identifier("x" * 80, limit=40)) == 40
+
+
+def test_info_label_or_description_stands_in_for_the_other(tmp_path: Path):
+    body = API + "    - name: items\n      path: /items\n      operations:\n      - name: list\n        method: GET\n"
+    cap, found = run(tmp_path, HEAD.replace("  label: Demo\n", "") + body)
+    assert cap is not None and cap.title == "A small capability."
+    assert codes(found) == ["W248"] and found[0].line == 2  # the `info` key
+    cap, found = run(tmp_path, HEAD.replace("  description: A small capability.\n", "") + body)
+    assert cap is not None and codes(found) == ["W248"]
+    cap, found = run(tmp_path, HEAD.replace("  label: Demo\n  description: A small capability.\n", "  tags: [x]\n") + body)
+    assert cap is None and "E110" in [d.code for d in found]
