@@ -7,6 +7,10 @@ body the spec implies (computed here independently of the generator's model).
 
     python tests/corpus_report.py ../shared/corpus --report docs/corpus.md
 
+A flattened corpus (`provider__file.yaml` with a SOURCES.tsv of original repositories and paths)
+is first copied back into its original tree, so that `./shared/x.yaml` imports resolve against
+the corpus files that came from there; refusals name the imports still missing from the corpus.
+
 The test suite runs the same checks on the vendored sample (tests/test_corpus.py).
 """
 
