@@ -128,6 +128,12 @@ def _as_written(spec: dict[str, Any], where: Path) -> dict[str, Any]:
     spec = copy.deepcopy(spec)
     capability = spec.get("capability") or {}
     consumes: list[dict[str, Any]] = []
+    listed = [item.get("location") if isinstance(item, dict) else item
+              for item in (spec.pop("imports", None) or []) + (capability.pop("imports", None) or [])]
+    for location in listed:
+        data = yaml.safe_load((where / str(location)).read_text("utf-8"))
+        pool = data.get("consumes") or (data.get("capability") or {}).get("consumes") or []
+        capability.setdefault("consumes", []).extend({"import": e["namespace"], "location": location} for e in pool)
     for entry in capability.get("consumes") or []:
         if "import" in entry and "location" in entry:
             data = yaml.safe_load((where / str(entry["location"]).removeprefix("file://")).read_text("utf-8"))
