@@ -44,7 +44,14 @@ from .model import (
     Template,
     route_variable,
 )
-from .names import dedupe, env_prefix, mcp_tool_name_ok, package_name, python_identifier
+from .names import (
+    CONSUMER_ATTR_MAX,
+    dedupe,
+    env_prefix,
+    mcp_tool_name_ok,
+    package_name,
+    python_identifier,
+)
 from .outputs import PathError, parse_path, scalar_schema
 from .templating import (
     ANY_VARIABLE,
@@ -262,7 +269,7 @@ class _Builder:
             out.append(
                 Consumer(
                     namespace=namespace,
-                    attr=python_identifier(namespace, fallback="consumer"),
+                    attr=python_identifier(namespace, fallback="consumer", limit=CONSUMER_ATTR_MAX),
                     base_uri=base_uri,
                     base_uri_env=env_prefix(namespace) + "_BASE_URI",
                     auth=auth,

@@ -86,11 +86,45 @@ class _Dialect:
     def run(self) -> list[Diagnostic]:
         if not isinstance(self.doc.data, dict):
             return self.out
+        self.older_spellings()
+        self.info_texts()
         self.names_with_whitespace()
+        self.keys_with_whitespace()
         self.repeated_consumers()
         self.repeated_operations()
         self.lost_placeholders()
+        self.misaddressed_calls()
+        self.repeated_routes()
         return self.out
+
+    def info_texts(self) -> None:
+        """`info` without `label` or without `description`: both only title and describe the
+        generated package, so either one stands in for the other."""
+        info = _dict(self.doc.data).get("info")
+        if not isinstance(info, dict):
+            return
+        label, description = info.get("label"), info.get("description")
+        if isinstance(description, str) and description.strip() and "label" not in info:
+            info["label"] = " ".join(description.split())[:80]
+            self.warn(("info",), "W248", "`info` has no `label`; its `description` titles the package",
+                      "add `label:`", key=True)
+        elif isinstance(label, str) and label.strip() and "description" not in info:
+            info["description"] = label
+            self.warn(("info",), "W248", "`info` has no `description`; its `label` describes the package",
+                      "add `description:`", key=True)
+
+    def older_spellings(self) -> None:
+        """`id:` for a consumed operation's `name:` (alpha1 and generated files): the schema
+        accepts it (never both); calls address the operation by it, so it becomes the name."""
+        for ci, consumer in enumerate(_list(self.capability.get("consumes"))):
+            for ri, resource in enumerate(_list(_dict(consumer).get("resources"))):
+                for oi, op in enumerate(_list(_dict(resource).get("operations"))):
+                    if isinstance(op, dict) and "name" not in op and isinstance(op.get("id"), str):
+                        base: JsonPath = ("capability", "consumes", ci, "resources", ri, "operations", oi)
+                        op["name"] = op.pop("id")
+                        for table in (self.doc.values, self.doc.keys):
+                            if base + ("id",) in table:
+                                table[base + ("name",)] = table.pop(base + ("id",))
 
     # --- names --------------------------------------------------------------------------
 
@@ -111,6 +145,27 @@ class _Dialect:
                                        "inputParameters", pi, "name"), "W245",
                                       f"parameter name {name!r} runs over a line break; its first word "
                                       f"`{first}` is the name", "put the name on one line")
+
+    def keys_with_whitespace(self) -> None:
+        """The same swallowed line break in the keys of a `with` mapping."""
+        for path, caller, _resource in _callers(self.capability):
+            mapping = caller.get("with")
+            if not isinstance(mapping, dict):
+                continue
+            for key in [k for k in mapping if isinstance(k, str) and "\n" in k.strip() and k.split()]:
+                first = key.split()[0]
+                if first in mapping:
+                    continue
+                value = mapping.pop(key)
+                if isinstance(value, str) and "\n" in value.strip() and value.split():
+                    value = value.split()[0]  # the value swallowed the same line
+                mapping[first] = value
+                for table in (self.doc.values, self.doc.keys):
+                    if path + ("with", key) in table:
+                        table[path + ("with", first)] = table.pop(path + ("with", key))
+                self.warn(path + ("with", first), "W245",
+                          f"`with` key {key!r} runs over a line break; its first word `{first}` is the key",
+                          "put the key on one line", key=True)
 
     # --- consumes entries listed more than once ------------------------------------------
 
@@ -184,10 +239,10 @@ class _Dialect:
                     continue
                 resources = consumer["resources"]
 
-                def op_at(place: tuple[int, int]) -> dict[str, Any]:
+                def op_at(place: tuple[int, int], resources: list[Any] = resources) -> dict[str, Any]:
                     return resources[place[0]]["operations"][place[1]]  # type: ignore[no-any-return]
 
-                def address(place: tuple[int, int]) -> JsonPath:
+                def address(place: tuple[int, int], ci: int = ci) -> JsonPath:
                     return ("capability", "consumes", ci, "resources", place[0], "operations", place[1])
 
                 first_line = self.doc.position(address(places[0])).line
@@ -260,14 +315,15 @@ class _Dialect:
                 for oi, op in enumerate(_list(_dict(resource).get("operations"))):
                     if not isinstance(op, dict):
                         continue
-                    own = op.get("path") if isinstance(op.get("path"), str) else ""
+                    own_path = op.get("path")
+                    own = own_path if isinstance(own_path, str) else ""
                     present = set(PATH_PLACEHOLDER.findall(raw + "/" + own))
                     missing: list[tuple[int, str]] = []
                     for pi, p in enumerate(shared + _list(op.get("inputParameters"))):
                         name = _dict(p).get("name")
-                        if _dict(p).get("in") == "path" and isinstance(name, str) and name and name not in present:
-                            if re.fullmatch(r"[A-Za-z0-9_.~-]+", name) and name not in [m[1] for m in missing]:
-                                missing.append((pi - len(shared), name))
+                        if (_dict(p).get("in") == "path" and isinstance(name, str) and name not in present
+                                and re.fullmatch(r"[A-Za-z0-9_.~-]+", name) and name not in [m[1] for m in missing]):
+                            missing.append((pi - len(shared), name))
                     if not missing:
                         continue
                     added = "".join("/{" + name + "}" for _, name in missing)
@@ -283,6 +339,149 @@ class _Dialect:
                                   f"`{op.get('name')}` calls `{joined}`",
                                   f"write the placeholder in the path, e.g. `path: {raw.rstrip('/')}/{{{name}}}`, "
                                   "or declare the parameter `in: query`")
+
+    # --- calls whose namespace is misspelt -----------------------------------------------
+
+    def misaddressed_calls(self) -> None:
+        """`call: youtube-data.list-comments` when the consumed namespace is `youtube-data-api`:
+        the operation name exists in exactly one namespace, and one namespace name begins with
+        the other. Any other unknown call stays for the validator (E101)."""
+        names = _consumed_names(self.capability)
+        namespaces = {ns for found in names.values() for ns in found}
+        for path, caller, _resource in _callers(self.capability):
+            call = caller.get("call")
+            if not isinstance(call, str) or "." not in call:
+                continue
+            namespace, _, name = call.partition(".")
+            if namespace in names.get(name, []) or namespace in namespaces:
+                continue
+            owners = names.get(name, [])
+            if len(owners) != 1:
+                continue
+            owner = owners[0]
+            if not (owner.startswith(namespace) or namespace.startswith(owner)):
+                continue
+            caller["call"] = f"{owner}.{name}"
+            self.warn(path + ("call",), "W247",
+                      f"`call: {call}` names no consumed namespace `{namespace}`; `{owner}` is the only one "
+                      f"with an operation `{name}`, so the call goes to `{owner}.{name}`",
+                      f"write `call: {owner}.{name}`")
+
+    # --- REST routes declared twice --------------------------------------------------------
+
+    def repeated_routes(self) -> None:
+        """The same method and path twice in one REST adapter. A repeat identical to the first
+        is dropped. A distinct one whose called operation takes path parameters the route lacks
+        (`GET /v1/cohorts` calling `getCohort(cohort_id)`) gets `/{cohort_id}` appended, as the
+        operation's item route; otherwise the validator refuses it (E106)."""
+        consumed = _consumed_ops(self.capability)
+        for ei, adapter in enumerate(_list(self.capability.get("exposes"))):
+            if _dict(adapter).get("type") != "rest":
+                continue
+            base: JsonPath = ("capability", "exposes", ei)
+            resources = _list(adapter.get("resources"))
+            seen: dict[tuple[str, str], tuple[int, int]] = {}
+            ri = 0
+            while ri < len(resources):
+                resource = _dict(resources[ri])
+                raw = resource.get("path")
+                ops = _list(resource.get("operations"))
+                if not isinstance(raw, str) or not ops:
+                    ri += 1
+                    continue
+                oi = 0
+                while oi < len(ops):
+                    op = _dict(ops[oi])
+                    route = (str(op.get("method", "")).upper(), _route_key(raw))
+                    if route not in seen:
+                        seen[route] = (ri, oi)
+                        oi += 1
+                        continue
+                    fr, fo = seen[route]
+                    first = _dict(_dict(resources[fr]).get("operations", [])[fo])
+                    opath = base + ("resources", ri, "operations", oi)
+                    line = self.doc.position(base + ("resources", fr, "operations", fo)).line
+                    if _comparable(first) == _comparable(op):
+                        self.warn(opath + ("method",), "W246",
+                                  f"route {route[0]} {raw} repeats the one on line {line} exactly; the repeat is ignored",
+                                  "remove the repeated operation")
+                        _delete(self.doc, base + ("resources", ri, "operations"), oi)
+                        continue
+                    target = consumed.get(str(op.get("call")))
+                    present = set(PATH_PLACEHOLDER.findall(raw))
+                    bound = set(_dict(op.get("with")))  # a path parameter the call already fills stays so
+                    extra = [n for n in _path_params(target) if n not in present and n not in bound] if target else []
+                    new_path = raw.rstrip("/") + "".join("/{" + n + "}" for n in extra)
+                    new_route = (route[0], _route_key(new_path))
+                    if not extra or new_route in seen:
+                        oi += 1
+                        continue  # E106 from the validator
+                    self.warn(opath + ("method",), "W246",
+                              f"route {route[0]} {raw} is declared twice (first on line {line}); this one calls "
+                              f"`{op.get('call')}`, which takes {', '.join(f'`{n}`' for n in extra)} in its path, "
+                              f"so it is served at {new_path}", f"declare it at `path: {new_path}`")
+                    if len(ops) == 1:
+                        resource["path"] = new_path
+                        seen[new_route] = (ri, oi)
+                        oi += 1
+                        continue
+                    # the item route gets a resource of its own, after the others
+                    clone = {k: v for k, v in resource.items() if k != "operations"}
+                    clone["path"] = new_path
+                    if isinstance(clone.get("name"), str) and words("-".join(extra)):
+                        clone["name"] = clone["name"] + "-" + "-".join(words("-".join(extra)))
+                    clone["operations"] = [op]
+                    new_ri = len(resources)
+                    resources.append(clone)
+                    _place(self.doc, base + ("resources", new_ri), {k: v for k, v in clone.items() if k != "operations"},
+                           base + ("resources", ri, "path"))
+                    _place_from(self.doc, base + ("resources", new_ri, "operations", 0), opath)
+                    _delete(self.doc, base + ("resources", ri, "operations"), oi)
+                ri += 1
+
+
+def _consumed_names(capability: dict[str, Any]) -> dict[str, list[str]]:
+    """Operation name -> the namespaces that have an operation of that name."""
+    out: dict[str, list[str]] = {}
+    for consumer in _list(capability.get("consumes")):
+        namespace = _dict(consumer).get("namespace")
+        for resource in _list(_dict(consumer).get("resources")):
+            for op in _list(_dict(resource).get("operations")):
+                name = _dict(op).get("name")
+                if isinstance(namespace, str) and isinstance(name, str):
+                    out.setdefault(name, []).append(namespace)
+    return out
+
+
+def _consumed_ops(capability: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """`namespace.name` -> the first consumed operation of that address, with its resource's
+    path and the consumer's shared parameters folded in (for _path_params)."""
+    out: dict[str, dict[str, Any]] = {}
+    for consumer in _list(capability.get("consumes")):
+        namespace = _dict(consumer).get("namespace")
+        shared = _list(_dict(consumer).get("inputParameters"))
+        for resource in _list(_dict(consumer).get("resources")):
+            for op in _list(_dict(resource).get("operations")):
+                name = _dict(op).get("name")
+                if isinstance(namespace, str) and isinstance(name, str):
+                    out.setdefault(f"{namespace}.{name}", {
+                        "path": str(_dict(resource).get("path", "")) + "/" + str(_dict(op).get("path", "") or ""),
+                        "inputParameters": shared + _list(_dict(op).get("inputParameters")),
+                    })
+    return out
+
+
+def _path_params(target: dict[str, Any]) -> list[str]:
+    """The path placeholders of a consumed operation that are filled from its caller's path."""
+    names = [str(_dict(p).get("name")) for p in target["inputParameters"]
+             if _dict(p).get("in") == "path" and "value" not in _dict(p) and "const" not in _dict(p)]
+    names += [n for n in PATH_PLACEHOLDER.findall(target["path"]) if n not in names]
+    declared_elsewhere = {str(_dict(p).get("name")) for p in target["inputParameters"] if _dict(p).get("in") not in (None, "path")}
+    return [n for n in names if n not in declared_elsewhere and re.fullmatch(r"[A-Za-z0-9_-]+", n)]
+
+
+def _route_key(path: str) -> str:
+    return "/" + "/".join(seg for seg in PATH_PLACEHOLDER.sub("{}", path).split("/") if seg)
 
 
 def _strip_ops(resource: Any) -> Any:

@@ -28,9 +28,56 @@ def _relocate(doc: Document, base: JsonPath, value: Any, where: JsonPath) -> Non
             _relocate(doc, base + (i,), item, where)
 
 
+def _listed_imports(doc: Document, spec: Path) -> list[Diagnostic]:
+    """`imports: [./shared/api.yaml]` at the top level or under `capability` (a placement
+    some generated files use): every consumed API of each listed file becomes a `consumes`
+    import entry, then the list is removed."""
+    out: list[Diagnostic] = []
+    if not isinstance(doc.data, dict):
+        return out
+    capability = doc.data.get("capability")
+    for holder, base in ((doc.data, ()), (capability, ("capability",))):
+        listed = holder.get("imports") if isinstance(holder, dict) else None
+        if not isinstance(listed, list) or not isinstance(capability, dict):
+            continue
+        locations = [item.get("location") if isinstance(item, dict) and set(item) == {"location"} else item
+                     for item in listed]
+        if not all(isinstance(location, str) for location in locations):
+            continue  # some other shape: the schema reports the key
+        consumes = capability.setdefault("consumes", [])
+        if not isinstance(consumes, list):
+            continue
+        where: JsonPath = base + ("imports",)
+        for li, location in enumerate(locations):
+            folder = spec.resolve().parent
+            target = (folder / str(location).removeprefix("file://")).resolve()
+            try:
+                imported = load_file(target) if folder in target.parents else None
+            except Diagnosed:
+                imported = None
+            data = imported.data if imported is not None and isinstance(imported.data, dict) else {}
+            entries = data.get("consumes")
+            if entries is None and isinstance(data.get("capability"), dict):
+                entries = data["capability"].get("consumes")
+            namespaces = [e["namespace"] for e in entries or [] if isinstance(e, dict) and isinstance(e.get("namespace"), str)]
+            for namespace in namespaces or [None]:
+                # no namespace known (unreadable file): an entry that makes the import report why
+                entry = {"import": namespace or "", "location": location}
+                path = ("capability", "consumes", len(consumes))
+                consumes.append(entry)
+                _relocate(doc, path, entry, where + (li,))
+        del holder["imports"]
+        out.append(doc.diagnostic(where, "W249",
+                                  f"`{'.'.join(map(str, where))}` lists files to import; each of their consumed "
+                                  "APIs is imported as a `consumes` entry",
+                                  hint="write `consumes: [{import: <namespace>, location: <file>}]`",
+                                  severity=Severity.WARNING, key=True))
+    return out
+
+
 def resolve_imports(doc: Document, spec: Path) -> list[Diagnostic]:
     """Splice imported consumes entries into `doc.data` in place; diagnostics for the rest."""
-    out: list[Diagnostic] = []
+    out: list[Diagnostic] = _listed_imports(doc, spec)
     capability = doc.data.get("capability") if isinstance(doc.data, dict) else None
     consumes = capability.get("consumes") if isinstance(capability, dict) else None
     if not isinstance(consumes, list):
@@ -61,12 +108,9 @@ def resolve_imports(doc: Document, spec: Path) -> list[Diagnostic]:
             # list holds the namespace, and nothing else of that file applies to this spec.
             inner = imported.data.get("capability")
             entries = inner.get("consumes") if isinstance(inner, dict) else None
-            if isinstance(entries, list):
-                out.append(doc.diagnostic(where + ("location",), "W240",
-                                          f"`{entry['location']}` is a whole capability; its `capability.consumes` "
-                                          f"entry `{entry['import']}` is imported",
-                                          hint="shared files usually hold only a root `consumes` list",
-                                          severity=Severity.WARNING))
+            whole = isinstance(entries, list)
+        else:
+            whole = False
         found = [e for e in entries or [] if isinstance(e, dict) and e.get("namespace") == entry["import"]]
         if not found:
             names = sorted(str(e.get("namespace")) for e in entries or [] if isinstance(e, dict))
@@ -75,6 +119,12 @@ def resolve_imports(doc: Document, spec: Path) -> list[Diagnostic]:
                                       hint="it has: " + ", ".join(names) if names else "it has no root `consumes` list"))
             continue
         doc.imported.append(target)  # the output depends on it: see reuse.py
+        if whole:
+            out.append(doc.diagnostic(where + ("location",), "W240",
+                                      f"`{entry['location']}` is a whole capability; its `capability.consumes` "
+                                      f"entry `{entry['import']}` is imported",
+                                      hint="shared files usually hold only a root `consumes` list",
+                                      severity=Severity.WARNING))
         spliced = copy.deepcopy(found[0])
         if entry.get("as"):
             spliced["namespace"] = entry["as"]

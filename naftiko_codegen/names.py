@@ -37,12 +37,16 @@ def snake(text: str) -> str:
     return "_".join(words(text))
 
 
-def python_identifier(text: str, *, fallback: str = "value") -> str:
-    """A valid, non-reserved snake_case identifier for `text`.
+IDENTIFIER_MAX = 64  # `self.<name>_url = join_url(` must fit in 100 columns at two indents
+CONSUMER_ATTR_MAX = 40  # consumer attributes are nested deeper, with longer suffixes
+
+
+def python_identifier(text: str, *, fallback: str = "value", limit: int = IDENTIFIER_MAX) -> str:
+    """A valid, non-reserved snake_case identifier for `text`, at most `limit` characters.
 
     Deterministic: the same input always gives the same output. Names that lose everything in
     sanitising (`..`, `名前`) get the fallback plus a short hash of the original, so two such
-    names still differ.
+    names still differ; so do names cut to the limit (`deprecated202001createfulfillment…`).
     """
     name = snake(text)
     if not name:
@@ -50,6 +54,9 @@ def python_identifier(text: str, *, fallback: str = "value") -> str:
         name = f"{fallback}_{digest}"
     if name[0].isdigit():
         name = f"{fallback}_{name}"
+    if len(name) > limit:
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:6]
+        name = name[: limit - 7].rstrip("_") + "_" + digest
     if name in _RESERVED:
         name = f"{name}_"
     return name

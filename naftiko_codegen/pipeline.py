@@ -54,9 +54,8 @@ def check(spec: Path, *, strict: bool = False) -> tuple[Document | None, Result]
     except Diagnosed as exc:
         result.diagnostics = exc.diagnostics
         return None, result
-    from .imports import resolve_imports
-
     from .dialect import normalise
+    from .imports import resolve_imports
 
     result.diagnostics = resolve_imports(doc, spec)
     result.diagnostics += normalise(doc)

@@ -47,7 +47,8 @@ _CHUNK = 60  # long strings become implicit concatenations, so generated lines s
 def _py_str(text: str) -> str:
     if len(text) <= _CHUNK:
         return _py_str_one(text)
-    chunks = re.findall(rf".{{1,{_CHUNK}}}(?:\s+|$)|.{{1,{_CHUNK}}}", text, flags=re.DOTALL)
+    # a chunk ends after a space where it can; a long run of spaces is cut like any other text
+    chunks = re.findall(rf".{{1,{_CHUNK}}}(?:\s{{1,8}}|$)|.{{1,{_CHUNK}}}", text, flags=re.DOTALL)
     assert "".join(chunks) == text
     # adjacent literals are one expression anywhere; black adds parentheses where it splits them
     return " ".join(_py_str_one(c) for c in chunks)

@@ -12,6 +12,10 @@ must equal what the spec's outputs give for it, evaluated here on their own term
 
     python tests/corpus_report.py ../shared/corpus --report docs/corpus.md
 
+A flattened corpus (`provider__file.yaml` with a SOURCES.tsv of original repositories and paths)
+is first copied back into its original tree, so that `./shared/x.yaml` imports resolve against
+the corpus files that came from there; refusals name the imports still missing from the corpus.
+
 The test suite runs the same checks on the vendored sample (tests/test_corpus.py).
 """
 
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import copy
 import csv
 import hashlib
 import importlib
@@ -217,6 +222,76 @@ def _prepare_auth(consumers: list[dict[str, Any]], upstream: str, recorder: Reco
     return env
 
 
+def _as_written(spec: dict[str, Any], where: Path) -> dict[str, Any]:
+    """The consumed side of `spec` as docs/semantics.md ("The dialect as written") reads it,
+    derived here from the raw YAML rather than taken from the generator: imports spliced, `id`
+    as name, names cut at a line break, repeated consumes entries merged, operations named
+    alike renamed `-2`, `-3`…, and missing path placeholders appended."""
+    spec = copy.deepcopy(spec)
+    capability = spec.get("capability") or {}
+    consumes: list[dict[str, Any]] = []
+    listed = [item.get("location") if isinstance(item, dict) else item
+              for item in (spec.pop("imports", None) or []) + (capability.pop("imports", None) or [])]
+    for location in listed:
+        data = yaml.safe_load((where / str(location)).read_text("utf-8"))
+        pool = data.get("consumes") or (data.get("capability") or {}).get("consumes") or []
+        capability.setdefault("consumes", []).extend({"import": e["namespace"], "location": location} for e in pool)
+    for entry in capability.get("consumes") or []:
+        if "import" in entry and "location" in entry:
+            data = yaml.safe_load((where / str(entry["location"]).removeprefix("file://")).read_text("utf-8"))
+            pool = data.get("consumes") or (data.get("capability") or {}).get("consumes") or []
+            entry = copy.deepcopy(next(e for e in pool if e.get("namespace") == entry["import"]))
+        consumes.append(entry)
+    merged: list[dict[str, Any]] = []
+    for entry in consumes:
+        first = next((m for m in merged if m.get("namespace") == entry.get("namespace")), None)
+        if first is None:
+            merged.append(entry)
+        elif entry != first:
+            first["resources"] = first.get("resources", []) + entry.get("resources", [])
+    for entry in merged:
+        seen: dict[str, list[dict[str, Any]]] = {}
+        for resource in entry.get("resources") or []:
+            kept = []
+            for op in resource.get("operations") or []:
+                if "name" not in op and "id" in op:
+                    op["name"] = op.pop("id")
+                for p in op.get("inputParameters") or []:
+                    if isinstance(p.get("name"), str) and "\n" in p["name"].strip():
+                        p["name"] = p["name"].split()[0]
+                twins = seen.setdefault(str(op.get("name")), [])
+                if any(t == {"op": op, "res": {k: v for k, v in resource.items() if k != "operations"}}
+                       for t in twins):
+                    continue
+                twins.append({"op": copy.deepcopy(op), "res": {k: v for k, v in resource.items() if k != "operations"}})
+                kept.append(op)
+            resource["operations"] = kept
+        taken = set(seen)
+        for name, twins in seen.items():
+            n = 2
+            ops = [op for r in entry.get("resources") or [] for op in r.get("operations") or []
+                   if str(op.get("name")) == name]
+            for op in ops[1:]:
+                while f"{name}-{n}" in taken:
+                    n += 1
+                op["name"] = f"{name}-{n}"
+                taken.add(op["name"])
+        for resource in entry.get("resources") or []:
+            for op in resource.get("operations") or []:
+                path = str(resource.get("path", "")) + "/" + str(op.get("path") or "")
+                for p in list(entry.get("inputParameters") or []) + list(op.get("inputParameters") or []):
+                    if p.get("in") == "path" and str(p.get("name")) not in _PLACEHOLDER.findall(path):
+                        op["path"] = str(op.get("path") or "").rstrip("/") + "/{" + str(p["name"]) + "}"
+                        path += "/{" + str(p["name"]) + "}"
+    capability["consumes"] = merged
+    return spec
+
+
+def _base_path(base_uri: str) -> str:
+    # a base URI that is a variable (`{{API_URL}}`) has no path of its own here
+    return urlsplit(base_uri).path if base_uri.startswith(("http://", "https://")) else ""
+
+
 def check_package(folder: Path, package: str, spec: dict[str, Any], spec_text: str,
                   upstream: str, recorder: Recorder) -> list[str]:
     """Problems found in one generated package (empty: it works)."""
@@ -262,11 +337,11 @@ def check_package(folder: Path, package: str, spec: dict[str, Any], spec_text: s
                     problems += check_mcp_extras(mcp, adapter, capability, upstream, recorder)
         client_cls = client_module.Client
         single = len(capability.get("consumes", [])) == 1
-        bases = {c["namespace"]: f"{upstream}{urlsplit(str(c['baseUri'])).path}" for c in capability.get("consumes", [])}
+        bases = {c["namespace"]: f"{upstream}{_base_path(str(c['baseUri']))}" for c in capability.get("consumes", [])}
         kwargs = {"base_uri": next(iter(bases.values()))} if single else {"base_uris": bases}
         with client_cls(**kwargs) as client:
             for consumer in capability.get("consumes", []):
-                base_path = urlsplit(str(consumer["baseUri"])).path
+                base_path = _base_path(str(consumer["baseUri"]))
                 for resource in consumer.get("resources", []):
                     for op in resource.get("operations", []):
                         problems += _call_one(client, client_module, spec, consumer, resource, op, base_path, recorder)
@@ -416,7 +491,8 @@ def _call_one(client: Any, module: Any, spec: dict[str, Any], consumer: dict[str
     elif template is not None and template[0] == "whole" and not any(p.get("in") == "body" for p in params):
         values["body"] = kwargs[dedupe([*taken, "body"])[-1]] = {"k": "v"}
     method = python_identifier(str(op.get("name") or op.get("id")), fallback="operation")
-    candidates = [m for m in dir(client) if m == method or re.fullmatch(re.escape(method) + r"_\d+", m)]
+    candidates = sorted((m for m in dir(client) if m == method or re.fullmatch(re.escape(method) + r"_\d+", m)),
+                        key=lambda m: m != method)
     if not candidates:
         return [f"client method for {op.get('name')} missing"]
     before = len(recorder.requests)
@@ -1146,7 +1222,8 @@ def run(specs: list[Path] | dict[Path, str], work: Path) -> list[Outcome]:
             folder = work / Path(name).stem
             output.write(folder, {result.package: result.files})
             text = spec.read_text("utf-8")
-            problems = check_package(folder, result.package, yaml.safe_load(text), text, url, recorder)
+            written = _as_written(yaml.safe_load(text), spec.parent)
+            problems = check_package(folder, result.package, written, text, url, recorder)
             outcomes.append(Outcome(name, "broken" if problems else "generated",
                                     "; ".join(problems)[:300]))
     return outcomes

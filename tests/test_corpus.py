@@ -40,3 +40,26 @@ def test_a_good_share_generates(outcomes):
     # the sample mixes supported and not-yet-supported constructs on purpose; this floor only
     # moves up as the dialect coverage grows (docs/corpus.md has the full-corpus numbers)
     assert generated >= 10, [(o.spec, o.status, o.detail) for o in outcomes]
+
+
+def test_a_flattened_corpus_is_laid_out_in_its_original_tree(tmp_path: Path):
+    from corpus_report import lay_out
+
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / "SOURCES.tsv").write_text(
+        "file\trepo\tcommit\tpath\n"
+        "acme__app.yaml\tacme/apis\tabc\tcapabilities/app.yaml\n"
+        "acme__api.yaml\tacme/apis\tabc\tcapabilities/shared/api.yaml\n")
+    (flat / "acme__app.yaml").write_text("import: ./shared/api.yaml\n")
+    (flat / "acme__api.yaml").write_text("consumes: []\n")
+    (flat / "loose.yaml").write_text("x: 1\n")
+    placed = lay_out(flat, tmp_path / "tree")
+    by_name = {name: path.relative_to(tmp_path / "tree").as_posix() for path, name in placed.items()}
+    assert by_name == {
+        "acme__app.yaml": "acme/apis/capabilities/app.yaml",
+        "acme__api.yaml": "acme/apis/capabilities/shared/api.yaml",
+        "loose.yaml": "_flat/loose.yaml",
+    }
+    app = next(path for path, name in placed.items() if name == "acme__app.yaml")
+    assert (app.parent / "shared" / "api.yaml").read_text() == "consumes: []\n"

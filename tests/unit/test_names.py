@@ -158,3 +158,17 @@ def test_mcp_tool_name_charset(name: str):
 @pytest.mark.parametrize("name", ["tool\n", "x" * 64 + "\n"])
 def test_mcp_tool_name_with_trailing_newline_is_refused(name: str):
     assert not mcp_tool_name_ok(name)
+
+
+@given(st.text(min_size=1), st.integers(min_value=16, max_value=80))
+def test_python_identifier_stays_within_its_limit(text: str, limit: int):
+    # long spec names would otherwise make generated lines longer than 100 columns
+    name = python_identifier(text * 10, limit=limit)
+    assert len(name) <= limit + 1  # `_` may follow a reserved word
+    assert name.isidentifier() and not keyword.iskeyword(name)
+
+
+def test_long_names_cut_alike_still_differ():
+    stem = "get_" + "very_long_operation_name_" * 4
+    assert python_identifier(stem + "a") != python_identifier(stem + "b")
+    assert len(python_identifier(stem + "a")) == 64
