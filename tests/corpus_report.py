@@ -109,6 +109,13 @@ def _expected_path(base_path: str, resource_path: str, values: dict[str, Any]) -
     return _PLACEHOLDER.sub(lambda m: quote(str(values.get(m.group(1), "")), safe=""), joined)
 
 
+def _base_path(base_uri: Any) -> str:
+    """The path of a base URI; a templated host (`https://{{X}}.h/v1`, `https://{x}.h/v1`) keeps
+    its path, a URI that is a whole variable (`{{API_URL}}`) has none the spec can tell."""
+    parts = urlsplit(_VARIABLE.sub("x", str(base_uri)))
+    return parts.path if parts.scheme and parts.netloc else ""
+
+
 def _secrets(spec_text: str) -> dict[str, str]:
     return {name.rpartition(".")[2]: f"secret-{name.rpartition('.')[2]}" for name in _VARIABLE.findall(spec_text)}
 
@@ -148,11 +155,11 @@ def check_package(folder: Path, package: str, spec: dict[str, Any], spec_text: s
                         problems.append(f"MCP tool {tool.get('name')} missing")
         client_cls = client_module.Client
         single = len(capability.get("consumes", [])) == 1
-        bases = {c["namespace"]: f"{upstream}{urlsplit(str(c['baseUri'])).path}" for c in capability.get("consumes", [])}
+        bases = {c["namespace"]: f"{upstream}{_base_path(c['baseUri'])}" for c in capability.get("consumes", [])}
         kwargs = {"base_uri": next(iter(bases.values()))} if single else {"base_uris": bases}
         with client_cls(**kwargs) as client:
             for consumer in capability.get("consumes", []):
-                base_path = urlsplit(str(consumer["baseUri"])).path
+                base_path = _base_path(consumer["baseUri"])
                 for resource in consumer.get("resources", []):
                     for op in resource.get("operations", []):
                         problems += _call_one(client, client_module, spec, consumer, resource, op, base_path, recorder)
