@@ -236,16 +236,24 @@ def _call_one(client: Any, module: Any, spec: dict[str, Any], consumer: dict[str
     expected = _expected_path(base_path, resource_path, values)
     if got["path"] != expected:
         problems.append(f"{op.get('name')}: path {got['path']} != {expected}")
-    query = dict(parse_qsl(got["query"], keep_blank_values=True))
+    pairs = parse_qsl(got["query"], keep_blank_values=True)
+    cookies = got["headers"].get("cookie", "").split("; ")
     bodies = []
     for p in params:
         name, where = str(p["name"]), p.get("in")
         if name not in values:
             continue
-        if where == "query" and name not in query:
-            problems.append(f"{op.get('name')}: query {name} missing")
-        if where == "header" and name.lower() not in got["headers"]:
-            problems.append(f"{op.get('name')}: header {name} missing")
+        value = values[name]
+        if where == "query":
+            # a list repeats the name; values are written as text (`true`, `7`)
+            want = [_text(v) for v in value] if isinstance(value, list) else [_text(value)]
+            sent = [v for k, v in pairs if k == name]
+            if sent != want:
+                problems.append(f"{op.get('name')}: query {name}={sent} != {want}")
+        if where == "header" and got["headers"].get(name.lower()) != _text(value):
+            problems.append(f"{op.get('name')}: header {name}: {got['headers'].get(name.lower())!r}")
+        if where == "cookie" and f"{name}={_text(value)}" not in cookies:
+            problems.append(f"{op.get('name')}: cookie {name} missing from {cookies}")
         if where == "body":
             bodies.append(name)
     if template is not None and template[0] == "json":
