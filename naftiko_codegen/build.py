@@ -7,6 +7,7 @@ names the construct and where it is, never dropped in silence.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -1431,6 +1432,20 @@ class _Builder:
             ))
         return tuple(out)
 
+    def file_binds(self) -> None:
+        """A bind with `location` takes its values from a file (JSON or YAML, read by the engine
+        at start-up). Generated packages read no such file, and reading those keys from the
+        environment instead would be a silent change of meaning: refused when a key is used."""
+        text = json.dumps(self.data.get("capability"))
+        for i, bind in enumerate(self.data.get("binds") or []):
+            if not isinstance(bind, dict) or not bind.get("location"):
+                continue
+            namespace = re.escape(str(bind.get("namespace", "")))
+            keys = bind.get("keys") if isinstance(bind.get("keys"), dict) else {}
+            if any(re.search(r"\{\{\s*(?:" + namespace + r"\.)?" + re.escape(str(k)) + r"\s*\}\}", text) for k in keys):
+                self.unsupported(("binds", i, "location"), "a bind whose values come from a file (`location`)",
+                                 "remove `location` and provide each value as the environment variable its key names")
+
     def other_exposes(self) -> None:
         for i, adapter in enumerate(self.data.get("capability", {}).get("exposes", []) or []):
             if adapter.get("type") not in ("rest", "mcp"):
@@ -1470,6 +1485,7 @@ class _Builder:
         rest = self.rest()
         mcp = self.mcp()
         self.other_exposes()
+        self.file_binds()
         if has_errors(self.diagnostics):
             raise Diagnosed(sorted(set(self.diagnostics)))
         info = self.data.get("info") or {}

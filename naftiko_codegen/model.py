@@ -614,7 +614,7 @@ class Capability:
                 if any(p.fixed is None for p in op.by_location("header") + op.by_location("cookie")):
                     used.add("scalar_text")
                 if op.body != "none":
-                    used.add("dump_json")
+                    used.update(("default_header", "dump_json"))
                 if op.body_template is not None:
                     if op.body_template.omits:
                         used.update(("omitted", "without_omitted"))

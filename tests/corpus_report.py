@@ -168,6 +168,13 @@ def _expected_path(base_path: str, resource_path: str, values: dict[str, Any]) -
     return _PLACEHOLDER.sub(lambda m: quote(str(values.get(m.group(1), "")), safe=""), joined)
 
 
+def _base_path(base_uri: Any) -> str:
+    """The path of a base URI; a templated host (`https://{{X}}.h/v1`, `https://{x}.h/v1`) keeps
+    its path, a URI that is a whole variable (`{{API_URL}}`) has none the spec can tell."""
+    parts = urlsplit(_VARIABLE.sub("x", str(base_uri)))
+    return parts.path if parts.scheme and parts.netloc else ""
+
+
 def _secrets(spec_text: str) -> dict[str, str]:
     return {name.rpartition(".")[2]: f"secret-{name.rpartition('.')[2]}" for name in _VARIABLE.findall(spec_text)}
 
@@ -285,11 +292,6 @@ def _as_written(spec: dict[str, Any], where: Path) -> dict[str, Any]:
                         path += "/{" + str(p["name"]) + "}"
     capability["consumes"] = merged
     return spec
-
-
-def _base_path(base_uri: str) -> str:
-    # a base URI that is a variable (`{{API_URL}}`) has no path of its own here
-    return urlsplit(base_uri).path if base_uri.startswith(("http://", "https://")) else ""
 
 
 def check_package(folder: Path, package: str, spec: dict[str, Any], spec_text: str,
@@ -510,16 +512,24 @@ def _call_one(client: Any, module: Any, spec: dict[str, Any], consumer: dict[str
     expected = _expected_path(base_path, resource_path, values)
     if got["path"] != expected:
         problems.append(f"{op.get('name')}: path {got['path']} != {expected}")
-    query = dict(parse_qsl(got["query"], keep_blank_values=True))
+    pairs = parse_qsl(got["query"], keep_blank_values=True)
+    cookies = got["headers"].get("cookie", "").split("; ")
     bodies = []
     for p in params:
         name, where = str(p["name"]), p.get("in")
         if name not in values:
             continue
-        if where == "query" and name not in query:
-            problems.append(f"{op.get('name')}: query {name} missing")
-        if where == "header" and name.lower() not in got["headers"]:
-            problems.append(f"{op.get('name')}: header {name} missing")
+        value = values[name]
+        if where == "query":
+            # a list repeats the name; values are written as text (`true`, `7`)
+            want = [_text(v) for v in value] if isinstance(value, list) else [_text(value)]
+            sent = [v for k, v in pairs if k == name]
+            if sent != want:
+                problems.append(f"{op.get('name')}: query {name}={sent} != {want}")
+        if where == "header" and got["headers"].get(name.lower()) != _text(value):
+            problems.append(f"{op.get('name')}: header {name}: {got['headers'].get(name.lower())!r}")
+        if where == "cookie" and f"{name}={_text(value)}" not in cookies:
+            problems.append(f"{op.get('name')}: cookie {name} missing from {cookies}")
         if where == "body":
             bodies.append(name)
     if template is not None and template[0] == "json":

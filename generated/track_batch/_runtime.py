@@ -261,6 +261,13 @@ def dump_json(value: Any) -> bytes:
     )
 
 
+def default_header(headers: dict[str, str], name: str, value: str) -> None:
+    """Set a header unless one of that name (in any case) is already set: a `Content-Type`
+    the spec or the caller gives wins over the body's default."""
+    if not any(key.lower() == name.lower() for key in headers):
+        headers[name] = value
+
+
 class _Omitted:
     """Marks, in a filled body template, a member or item whose optional value was not given."""
 

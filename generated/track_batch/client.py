@@ -47,6 +47,7 @@ from ._runtime import (
     UpstreamTimeoutError,
     basic_credentials,
     current_request,
+    default_header,
     dump_json,
     join_url,
     note_upstream,
@@ -130,7 +131,7 @@ def _build_trackbatch(config: _Config, *, body: dict[str, Any]) -> _Request:
     headers = dict(config.track_batch_headers)
     params = list(config.track_batch_params)
     url = config.trackbatch_url
-    headers["Content-Type"] = "application/json"
+    default_header(headers, "Content-Type", "application/json")
     content = dump_json(body)
     return _Request("POST", url, headers, params, content, retryable=False)
 

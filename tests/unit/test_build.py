@@ -750,3 +750,15 @@ def test_operation_path_placeholders_count_for_path_parameters(tmp_path: Path):
     (op,) = cap.operations
     assert op.path == "/2/users/{id_}"
     assert [(p.name, p.location) for p in op.parameters] == [("id", "path")]
+
+
+def test_a_used_bind_read_from_a_file_is_refused(tmp_path: Path):
+    binds = "binds:\n- namespace: vault\n  location: file:///./secrets.yaml\n  keys:\n    TOKEN: api-token\n"
+    text = variant(("    baseUri: https://api.example.com/v1\n",
+                    ("    baseUri: https://api.example.com/v1\n    authentication:\n      type: bearer\n"
+                     "      token: '{{TOKEN}}'\n"))).replace("capability:\n", binds + "capability:\n", 1)
+    error = only_error(tmp_path, text, "E300")
+    assert "`location`" in error.message
+    assert error.line == line_of(text, "location:")
+    # unused, it changes nothing (W202 says it is unused)
+    built(tmp_path, text.replace("      token: '{{TOKEN}}'\n", "      token: '{{env.OTHER}}'\n"))
