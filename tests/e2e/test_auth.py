@@ -73,7 +73,7 @@ def upstream_app(state: Upstream) -> Starlette:
         p = _digest_params(header[7:])
 
         def md5(text: str) -> str:
-            return hashlib.md5(text.encode()).hexdigest()  # noqa: S324 - RFC 7616's MD5
+            return hashlib.md5(text.encode()).hexdigest()  # RFC 7616 digests use MD5
 
         ha1 = md5(f"{ENV['DG_USER']}:{REALM}:{ENV['DG_PASS']}")
         ha2 = md5(f"{request.method}:{request.url.path}")
@@ -252,6 +252,13 @@ def test_rest_requires_bearer_probes_stay_open(
         assert answer.status_code == 200 and answer.json() == {"id": "i-2"}
         # the scheme is case-insensitive
         assert http.get("/things", headers={"authorization": f"bearer {ENV['SVC_TOKEN']}"}).status_code == 200
+        # only GET and HEAD of a probe are open
+        assert http.post("/healthz").status_code == 401
+        document = http.get("/openapi.json", headers=good).json()
+        assert document["components"]["securitySchemes"] == {"credential": {"type": "http", "scheme": "bearer"}}
+        assert document["paths"]["/items/{id}"]["get"]["security"] == [{"credential": []}]
+        assert "401" in document["paths"]["/items/{id}"]["get"]["responses"]
+        assert document["paths"]["/healthz"]["get"]["security"] == []
     for secret in ENV.values():
         assert secret not in caplog.text
 
