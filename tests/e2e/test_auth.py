@@ -275,7 +275,7 @@ def test_rest_forward_passes_trusted_headers_only(
         answer = http.post(
             "/dd/v1/hosts%2Fx?filter=a&filter=b",
             headers={**good, "X-Trace": "abc-123", "X-Other": "no", "Cookie": "c=1",
-                     "Content-Type": "text/plain"},
+                     "Content-Type": "text/plain", "Accept-Encoding": "gzip;q=0.5"},
             content=b"raw body",
         )
         assert answer.status_code == 202
@@ -293,6 +293,10 @@ def test_rest_forward_passes_trusted_headers_only(
         assert headers["dd-api-key"] == ENV["DD_API"] and headers["dd-application-key"] == ENV["DD_APP"]
         assert headers["x-api-version"] == "2026-01"
         assert headers["content-type"] == "text/plain"
+        assert headers["accept-encoding"] == "gzip;q=0.5"  # the caller's
+        # a percent-encoded prefix still routes; the rest is re-encoded
+        encoded = http.get("/%64d/v2/x%20y", headers=good)
+        assert encoded.status_code == 202 and state.seen[-1]["path"] == "/keys/v2/x%20y"
         # a dot segment could climb above the base URI: refused before anything goes upstream
         count = len(state.seen)
         climbing = http.get("/dd/v1/%2e%2e/%2e%2e/digest/items/x", headers=good)
