@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .model import Capability, RestAdapter, RestRoute
+from .model import Capability, ExposedAuth, RestAdapter, RestRoute
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -165,6 +165,27 @@ def _health(rest: RestAdapter) -> dict[str, dict[str, Any]]:
     return paths
 
 
+def _security_scheme(auth: ExposedAuth) -> dict[str, Any]:
+    if auth.kind == "apikey":
+        return {"type": "apiKey", "in": auth.placement, "name": auth.key}
+    return {"type": "http", "scheme": auth.kind}
+
+
+def _secure(rest: RestAdapter, paths: dict[str, dict[str, Any]]) -> None:
+    """Every operation requires the exposed credential (401 without it); the probes do not."""
+    if rest.auth is None:
+        return
+    for path, item in paths.items():
+        for method, operation in item.items():
+            if path in rest.health_paths and method == "get":
+                operation["security"] = []
+                continue
+            operation["security"] = [{"credential": []}]
+            operation["responses"]["401"] = _response(
+                "The request lacks the credential (problem, with WWW-Authenticate)", _problem_content()
+            )
+
+
 def _status_schema(value: str) -> dict[str, Any]:
     return {
         "type": "object",
@@ -182,6 +203,7 @@ def document(cap: Capability) -> dict[str, Any]:
         paths.setdefault(route.path, {})[route.http_method.lower()] = _operation(route)
     for path, item in _health(rest).items():
         paths.setdefault(path, {}).update(item)
+    _secure(rest, paths)
     info: dict[str, Any] = {"title": cap.title, "version": cap.version}
     description = rest.description or cap.description
     if description:
@@ -191,6 +213,7 @@ def document(cap: Capability) -> dict[str, Any]:
         "info": info,
         "paths": paths,
         "components": {
+            **({"securitySchemes": {"credential": _security_scheme(rest.auth)}} if rest.auth else {}),
             "schemas": {"Problem": _PROBLEM},
             "parameters": {
                 "RequestId": {

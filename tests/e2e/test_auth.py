@@ -73,7 +73,7 @@ def upstream_app(state: Upstream) -> Starlette:
         p = _digest_params(header[7:])
 
         def md5(text: str) -> str:
-            return hashlib.md5(text.encode()).hexdigest()  # noqa: S324 - RFC 7616's MD5
+            return hashlib.md5(text.encode()).hexdigest()  # RFC 7616 digests use MD5
 
         ha1 = md5(f"{ENV['DG_USER']}:{REALM}:{ENV['DG_PASS']}")
         ha2 = md5(f"{request.method}:{request.url.path}")
@@ -252,6 +252,13 @@ def test_rest_requires_bearer_probes_stay_open(
         assert answer.status_code == 200 and answer.json() == {"id": "i-2"}
         # the scheme is case-insensitive
         assert http.get("/things", headers={"authorization": f"bearer {ENV['SVC_TOKEN']}"}).status_code == 200
+        # only GET and HEAD of a probe are open
+        assert http.post("/healthz").status_code == 401
+        document = http.get("/openapi.json", headers=good).json()
+        assert document["components"]["securitySchemes"] == {"credential": {"type": "http", "scheme": "bearer"}}
+        assert document["paths"]["/items/{id}"]["get"]["security"] == [{"credential": []}]
+        assert "401" in document["paths"]["/items/{id}"]["get"]["responses"]
+        assert document["paths"]["/healthz"]["get"]["security"] == []
     for secret in ENV.values():
         assert secret not in caplog.text
 
@@ -268,7 +275,7 @@ def test_rest_forward_passes_trusted_headers_only(
         answer = http.post(
             "/dd/v1/hosts%2Fx?filter=a&filter=b",
             headers={**good, "X-Trace": "abc-123", "X-Other": "no", "Cookie": "c=1",
-                     "Content-Type": "text/plain"},
+                     "Content-Type": "text/plain", "Accept-Encoding": "gzip;q=0.5"},
             content=b"raw body",
         )
         assert answer.status_code == 202
@@ -286,6 +293,10 @@ def test_rest_forward_passes_trusted_headers_only(
         assert headers["dd-api-key"] == ENV["DD_API"] and headers["dd-application-key"] == ENV["DD_APP"]
         assert headers["x-api-version"] == "2026-01"
         assert headers["content-type"] == "text/plain"
+        assert headers["accept-encoding"] == "gzip;q=0.5"  # the caller's
+        # a percent-encoded prefix still routes; the rest is re-encoded
+        encoded = http.get("/%64d/v2/x%20y", headers=good)
+        assert encoded.status_code == 202 and state.seen[-1]["path"] == "/keys/v2/x%20y"
         # a dot segment could climb above the base URI: refused before anything goes upstream
         count = len(state.seen)
         climbing = http.get("/dd/v1/%2e%2e/%2e%2e/digest/items/x", headers=good)

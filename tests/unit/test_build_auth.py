@@ -129,8 +129,8 @@ def test_forward(tmp_path: Path):
         ("    resources:\n    - path: /items/{id}\n      operations:\n",
          "    resources:\n" + FORWARD + "    - path: /items/{id}\n      operations:\n"),
         ("    baseUri: https://api.example.com/v1\n",
-         "    baseUri: https://api.example.com/v1\n    inputParameters:\n"
-         "    - {name: X-Version, in: header, value: '{{env.V}}'}\n"),
+         ("    baseUri: https://api.example.com/v1\n    inputParameters:\n"
+          "    - {name: X-Version, in: header, value: '{{env.V}}'}\n")),
     )
     cap = built(tmp_path, text)
     assert cap.rest is not None
