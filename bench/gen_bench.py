@@ -28,6 +28,9 @@ from common import (
 TRACK_BATCH_SPEC = REPO / "specs" / "track-batch.yaml"
 DIAGNOSTIC_ERROR = re.compile(r"^(?P<path>.+?):\d+:\d+: error\[(?P<code>[A-Z0-9]+)\]", re.MULTILINE)
 INTERNAL_ERROR_EXIT = 70
+# The whole pipeline on every run: earlier runs are not reused (the formatting cache stays on,
+# as it was for the first version's numbers). Versions without reuse ignore the variable.
+NO_REUSE = {"NAFTIKO_GEN_REUSE": "off"}
 
 
 def _timed(
@@ -151,7 +154,7 @@ def profile_generation(exe: list[str], results_dir: Path) -> Json:
                 "--out",
                 str(Path(tmp) / "out"),
             ],
-            env=child_env(),
+            env=child_env(NO_REUSE),  # the pipeline's work, not a reused run's
             timeout_s=120,
         )
     if not result.ok or not raw.exists():
@@ -167,11 +170,6 @@ def profile_generation(exe: list[str], results_dir: Path) -> Json:
             focus=profile_summary.GENERATOR_FOCUS,
         ),
     }
-
-
-# The whole pipeline on every run: earlier runs are not reused (the formatting cache stays on,
-# as it was for the first version's numbers). Versions without reuse ignore the variable.
-NO_REUSE = {"NAFTIKO_GEN_REUSE": "off"}
 
 
 def bench_track_batch(exe: list[str], runs: int) -> Json:

@@ -14,6 +14,10 @@ missing, an import changed, no manifest), that spec goes through the full pipeli
 produces the usual diff. Generation into a folder that lacks the package writes the recorded
 bytes after checking their hashes.
 
+Exactness rests on the key and the recorded imports covering every input: any file the pipeline
+reads besides the spec must be appended to `Document.imported` (imports.py does), or a change to
+it would go unseen.
+
 `NAFTIKO_GEN_REUSE=off` turns this off (the formatting cache stays on); `NAFTIKO_GEN_CACHE=off`
 turns off both. Manifests live in the cache folder (cache.py), not in the packages: to be exact a manifest
 must name the generator's fingerprint, which changes with every change to the generator, and

@@ -61,7 +61,9 @@ def run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def tree(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    """Files below `folder`, without Python's caches (the committed package gets them when imported)."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts}
 
 
 def manifests(project: Path) -> list[Path]:

@@ -86,6 +86,21 @@ def test_examples_pass_through(
     upstream.assert_forwarded(example.body)
 
 
+def test_the_request_body_reaches_the_upstream_byte_for_byte(
+    examples: dict[int, Example], upstream: Upstream, rest_service: RunningProcess
+) -> None:
+    """An identity body is checked, then forwarded as sent: spacing, key order and number
+    spelling included, not re-serialised."""
+    sent = (
+        b'{ "batch" :[\n  {"type" : "person",  "action":"identify", "identifiers":{"id":"42"},'
+        b' "attributes": {"z_last": 1, "a_first": "\\u00e9", "n": 1.50}} ]  }'
+    )
+    resp = _post(rest_service, ALIAS_PATH, content=sent, headers={"content-type": "application/json"})
+    assert resp.status_code == 200, (resp.text, rest_service.describe())
+    (received,) = upstream.mock.requests
+    assert received.body == sent
+
+
 def test_bad_upstream_credentials_pass_through_401(
     examples: dict[int, Example], upstream: Upstream
 ) -> None:

@@ -1187,6 +1187,10 @@ def _find_transport(receive: Receive, send: Send) -> asyncio.Transport | None:
     for bound in (receive, send):
         cycle = getattr(bound, "__self__", None)
         transport = getattr(cycle, "transport", None)
-        if isinstance(transport, asyncio.Transport):
+        # uvloop's transports (used by uvicorn when installed) are not asyncio.Transport
+        # subclasses but offer the same methods
+        if isinstance(transport, asyncio.Transport) or all(
+            callable(getattr(transport, name, None)) for name in ("abort", "close", "get_extra_info")
+        ):
             return transport
     return None
