@@ -332,7 +332,7 @@ def check_package(folder: Path, package: str, spec: dict[str, Any], spec_text: s
                 if adapter.get("authentication") and adapter.get("transport", "http") == "http":
                     problems += _check_guard(mcp.create_app(), adapter["authentication"], "/mcp", "MCP")
                 for tool in adapter.get("tools", []):
-                    tool = _resolved(tool, capability)
+                    tool = _with_ref(tool, capability)
                     if tool.get("name") not in names:
                         problems.append(f"MCP tool {tool.get('name')} missing")
                 if adapter.get("resources") or adapter.get("prompts"):
@@ -707,7 +707,7 @@ def _expected_result(outputs: list[dict[str, Any]], document: Any, inputs: dict[
     return {str(o.get("name")): _expect(o, document, inputs) for o in outputs}
 
 
-def _resolved(op: dict[str, Any], capability: dict[str, Any]) -> dict[str, Any]:
+def _with_ref(op: dict[str, Any], capability: dict[str, Any]) -> dict[str, Any]:
     """An operation or tool with `ref`: what its aggregate function runs, with the operation's
     own name, description and inputs when it has them."""
     if "ref" not in op:
@@ -835,7 +835,7 @@ def check_outputs(folder: Path, package: str, capability: dict[str, Any], bases:
             mcp = importlib.import_module(f"{package}.mcp_server")
             schemas = {t.name: t for t in mcp.TOOLS}
             for tool in adapter.get("tools", []) or []:
-                tool = _resolved(tool, capability)
+                tool = _with_ref(tool, capability)
                 checked, mock = _checkable(tool, formats)
                 planned = _orchestration(tool, capability) if "steps" in tool else None
                 if not (checked or planned) or tool.get("name") not in schemas:
@@ -874,7 +874,7 @@ def check_outputs(folder: Path, package: str, capability: dict[str, Any], bases:
             with TestClient(rest.app) as http:
                 for resource in adapter.get("resources", []) or []:
                     for op in resource.get("operations", []) or []:
-                        op = _resolved(op, capability)
+                        op = _with_ref(op, capability)
                         checked, mock = _checkable(op, formats)
                         planned = _orchestration(op, capability) if "steps" in op else None
                         if not (checked or planned):
