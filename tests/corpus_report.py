@@ -553,7 +553,7 @@ def _call_one(client: Any, module: Any, spec: dict[str, Any], consumer: dict[str
     placement = auth.get("placement") or auth.get("in") or ("query" if kind == "query" else "header")
     if kind in ("apikey", "query") and placement == "query" and not auth.get("headers"):
         name = str(auth.get("key") or auth.get("name") or "")
-        if query.get(name) != _resolved(auth.get("value", auth.get("token", ""))):
+        if dict(pairs).get(name) != _resolved(auth.get("value", auth.get("token", ""))):
             problems.append(f"{op.get('name')}: query credential {name} is not the one the spec sets")
     if kind == "digest" and recorder.challenges == challenges and not got["headers"].get(
             "authorization", "").startswith("Digest "):
