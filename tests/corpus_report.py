@@ -59,8 +59,9 @@ _VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}")
 class Recorder:
     """An upstream that answers every request with `{}` and remembers it. Under a path prefix
     in `digest` it first challenges (HTTP Digest, MD5, qop=auth) and records only requests whose
-    digest it verifies itself; at a path in `token_paths` it issues OAuth 2.0 access tokens. `answers[path]` (or `answers["*"]`)
-    is the sample document an output mapping is checked against."""
+    digest it verifies itself; at a path in `token_paths` it issues OAuth 2.0 access tokens.
+    `answers[path]` (or `answers["*"]`, or the first of `patterns` matching the path) is the
+    sample document an output mapping is checked against."""
 
     NONCE = "corpus-nonce-7f3a"
     REALM = "corpus"
@@ -73,6 +74,7 @@ class Recorder:
         self.challenges = 0
         self.token_paths: set[str] = set()
         self.token_requests: list[dict[str, Any]] = []
+        self.patterns: list[tuple[re.Pattern[str], bytes]] = []  # first match answers
 
     def _digest_ok(self, method: str, path: str, header: str, user: str, password: str) -> bool:
         if not header.startswith("Digest "):
@@ -86,7 +88,6 @@ class Recorder:
         ha2 = md5(f"{method}:{p.get('uri', '')}")
         want = md5(f"{ha1}:{self.NONCE}:{p.get('nc')}:{p.get('cnonce')}:auth:{ha2}")
         return p.get("username") == user and p.get("uri") == path and p.get("response") == want
-        self.patterns: list[tuple[re.Pattern[str], bytes]] = []  # first match answers
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
