@@ -1055,6 +1055,9 @@ async def _check_resource(client: Any, res: dict[str, Any], listed: dict[str, An
         problems.append(f"MCP resource {uri}: listed as {entry.name!r} {entry.title!r} {entry.mime_type!r}")
     consumer, resource, op = consumed[str(res["call"])]
     params = {str(p["name"]): p for p in list(consumer.get("inputParameters") or []) + list(op.get("inputParameters") or [])}
+    consumed_path = str(resource.get("path", "")) + "/" + str(op.get("path") or "")
+    for var in _PLACEHOLDER.findall(consumed_path):  # a placeholder nobody declares is a path parameter
+        params.setdefault(var, {"name": var, "in": "path"})
     with_ = res.get("with") or {}
     # what fills each consumed parameter: a URI variable (by `{{var}}` in `with`, or by name) or a literal
     filled_by: dict[str, str] = {}
