@@ -28,8 +28,8 @@ from common import (
 TRACK_BATCH_SPEC = REPO / "specs" / "track-batch.yaml"
 DIAGNOSTIC_ERROR = re.compile(r"^(?P<path>.+?):\d+:\d+: error\[(?P<code>[A-Z0-9]+)\]", re.MULTILINE)
 INTERNAL_ERROR_EXIT = 70
-# The whole pipeline on every run: earlier runs are not reused (the formatting cache stays on,
-# as it was for the first version's numbers). Versions without reuse ignore the variable.
+# The whole pipeline on every run: earlier runs are not reused (the formatting cache stays on;
+# the first version had none). Versions without reuse ignore the variable.
 NO_REUSE = {"NAFTIKO_GEN_REUSE": "off"}
 
 
