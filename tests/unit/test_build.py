@@ -844,3 +844,13 @@ def test_body_fields_are_documented_as_one_json_body(tmp_path: Path):
     assert user["required"] == ["id", "full name"]
     assert user["properties"]["id"]["type"] == "string"
     assert user["properties"]["full name"]["type"] == "string"
+
+
+def test_bare_body_template_variable_is_an_input_not_an_environment_variable(tmp_path: Path):
+    # `{{userId}}` in a body template, declared by no bind, is the caller's input (no W201);
+    # `{{env.X}}` there is still the environment and still warned about.
+    codes = [d.code for d in diagnostics_of(tmp_path, BODY_FIELDS)]
+    assert "W201" not in codes
+    text = variant(('"name": "{{userName}}"', '"name": "{{env.DEFAULT_NAME}}"'), text=BODY_FIELDS)
+    warned = [d for d in diagnostics_of(tmp_path, text) if d.code == "W201"]
+    assert [d.message.split("`")[1] for d in warned] == ["{{env.DEFAULT_NAME}}"]
