@@ -688,6 +688,16 @@ class _Builder:
             return None
         return ("value", parsed), scalar_schema(declared, text_only)
 
+    @staticmethod
+    def _input_path(op: dict[str, Any], obase: JsonPath, resource: dict[str, Any], rbase: JsonPath,
+                    name: str) -> JsonPath:
+        """Where the exposed input `name` is declared: on the operation, else on its resource."""
+        for where, owner in ((obase, op), (rbase, resource)):
+            for i, p in enumerate(owner.get("inputParameters") or []):
+                if isinstance(p, dict) and str(p.get("name")) == name:
+                    return where + ("inputParameters", i, "value")
+        return obase
+
     def json_path(self, text: Any, path: JsonPath) -> tuple[Any, ...] | None:
         try:
             return parse_path(str(text))
@@ -991,9 +1001,17 @@ class _Builder:
                     if location not in ("path", "query", "header", "body"):
                         self.unsupported(obase + ("inputParameters",), f"`in: {location}` on an exposed REST input")
                         continue
+                    pointer = None
+                    value = p.get("value")
+                    if location == "body" and isinstance(value, str) and value.strip().startswith("$"):
+                        # `in: body, value: $.user.id`: the field at that JSONPath of the JSON
+                        # request body, not the whole body (as the engine reads it)
+                        pointer = self.json_path(value, self._input_path(op, xbase, resource, rbase, name))
+                        if pointer is None:
+                            continue
                     inputs[name] = RestInput(name, location, self.parameter_schema(p, location),  # type: ignore[arg-type]
                                              bool(p.get("required", True)) or location == "path",
-                                             str(p.get("description", "") or ""))
+                                             str(p.get("description", "") or ""), pointer)
                 for var in path_vars:
                     if var not in inputs:
                         inputs[var] = RestInput(var, "path", {"type": "string"}, True, "")

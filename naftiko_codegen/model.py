@@ -320,6 +320,9 @@ class RestInput:
     schema: dict[str, Any]
     required: bool
     description: str
+    # body only: the parsed JSONPath (`value: $.user.id`) of the value inside the JSON request
+    # body; None: the whole body
+    pointer: tuple[Any, ...] | None = None
 
     @property
     def route_key(self) -> str:
@@ -360,14 +363,25 @@ class RestRoute:
 
     @property
     def body_input(self) -> RestInput | None:
-        return next((i for i in self.inputs if i.location == "body"), None)
+        """The input that is the whole JSON request body, if any."""
+        return next((i for i in self.inputs if i.location == "body" and i.pointer is None), None)
+
+    @property
+    def body_fields(self) -> tuple[RestInput, ...]:
+        """The inputs read at a JSONPath inside the JSON request body."""
+        return tuple(i for i in self.inputs if i.location == "body" and i.pointer is not None)
+
+    @property
+    def body_inputs(self) -> tuple[RestInput, ...]:
+        """Every input read from the JSON request body (parsed once for all of them)."""
+        return tuple(i for i in self.inputs if i.location == "body")
 
     @property
     def body_verbatim(self) -> bool:
         """The JSON request body is, unchanged, the consumed operation's whole body: the service
         checks it, then sends the caller's bytes instead of re-serialising the parsed value."""
         body = self.body_input
-        if body is None or self.call is None or self.call.operation.body != "value":
+        if body is None or self.body_fields or self.call is None or self.call.operation.body != "value":
             return False
         return any(a.source == "input" and a.input_name == body.name and a.param.location == "body"
                    and a.param.fixed is None for a in self.call.arguments)
@@ -396,6 +410,10 @@ class RestAdapter:
     @property
     def verbatim_bodies(self) -> bool:
         return any(r.body_verbatim for r in self.routes)
+
+    @property
+    def body_fields(self) -> bool:
+        return any(r.body_fields for r in self.routes)
 
     @property
     def needs_coercion(self) -> bool:
@@ -572,6 +590,11 @@ class Capability:
         """Whether any result is built from a mapping, a mock or steps (the runtime then carries
         the JSONPath evaluator)."""
         return any(output.kind == "mapped" or steps is not None for output, steps in self._answers)
+
+    @property
+    def reads_body_fields(self) -> bool:
+        """Whether a REST input is read at a JSONPath in the request body (`json_path` too)."""
+        return bool(self.rest and self.rest.body_fields)
 
     @property
     def _answers(self) -> list[tuple[Output, Steps | None]]:

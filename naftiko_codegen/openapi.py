@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .model import Capability, ExposedAuth, RestAdapter, RestRoute
+from .model import Capability, ExposedAuth, RestAdapter, RestInput, RestRoute
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -73,6 +73,28 @@ def _problem_content() -> dict[str, Any]:
     return {PROBLEM_JSON: {"schema": _ref("schemas", "Problem")}}
 
 
+def _fields_schema(fields: tuple[RestInput, ...]) -> dict[str, Any]:
+    """The JSON body that holds each input at its JSONPath: nested objects along member names;
+    a path through an array index or wildcard says nothing more than "a JSON object"."""
+    root: dict[str, Any] = {"type": "object"}
+    for field in fields:
+        pointer = field.pointer or ()
+        if not pointer or not all(isinstance(s, str) for s in pointer):
+            continue
+        node = root
+        for position, segment in enumerate(pointer):
+            properties = node.setdefault("properties", {})
+            if field.required and segment not in node.setdefault("required", []):
+                node["required"].append(segment)
+            if position == len(pointer) - 1:
+                properties.setdefault(segment, dict(field.schema))
+            else:
+                node = properties.setdefault(segment, {"type": "object"})
+                if node.get("type") != "object":
+                    break  # another input is this value itself: its schema stands
+    return root
+
+
 def _operation(route: RestRoute) -> dict[str, Any]:
     operation: dict[str, Any] = {"operationId": route.operation_id}
     if route.summary:
@@ -103,6 +125,11 @@ def _operation(route: RestRoute) -> dict[str, Any]:
         if body.description:
             request_body["description"] = body.description
         operation["requestBody"] = request_body
+    elif route.body_fields:
+        operation["requestBody"] = {
+            "required": any(i.required for i in route.body_fields),
+            "content": {"application/json": {"schema": _fields_schema(route.body_fields)}},
+        }
     passthrough = route.output.kind != "mapped" and route.steps is None
     responses: dict[str, Any] = {
         "200": _response(

@@ -384,6 +384,8 @@ class _Rules:
                     continue
                 if ref.namespace and ref.namespace not in binds.by_namespace and ref.namespace != "env":
                     continue  # `{{rest.x}}`-style references name inputs, not variables
+                if not ref.namespace and "consumes" in path and "body" in path:
+                    continue  # a bare `{{x}}` in a body template that no bind declares is the input x
                 namespace = ref.namespace or "env"
                 if namespace in binds.by_namespace:
                     hint = f"add `{ref.key}: {env}` to the keys of the `{namespace}` bind"

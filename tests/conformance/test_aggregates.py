@@ -6,13 +6,12 @@ from __future__ import annotations
 import httpx
 from support.recording_upstream import RecordingUpstream
 
-from .conftest import TESTS, Conformance, refused_today, serve_mcp, serve_rest
+from .conftest import TESTS, Conformance, serve_mcp, serve_rest
 from .test_mcp import DEFAULT_HINTS, call, effective_hints, list_tools, text_json
 
 AGG = f"{TESTS}/aggregates"
 
 
-@refused_today("aggregates/ref; JSONPath output mappings")
 def test_basic_tools(conformance: Conformance, upstream: RecordingUpstream) -> None:
     gen = conformance.generate(f"{AGG}/aggregate-basic.yaml")
     with serve_mcp(gen) as url:
@@ -36,7 +35,6 @@ def test_basic_tools(conformance: Conformance, upstream: RecordingUpstream) -> N
         }
 
 
-@refused_today("aggregates/ref; JSONPath output mappings")
 def test_basic_call(conformance: Conformance, upstream: RecordingUpstream) -> None:
     gen = conformance.generate(f"{AGG}/aggregate-basic.yaml")
     upstream.respond("GET", "/v1/forecast", json_body={"forecast": "sunny"})
@@ -54,7 +52,6 @@ def test_basic_call(conformance: Conformance, upstream: RecordingUpstream) -> No
     ]
 
 
-@refused_today("aggregates/ref; JSONPath output mappings")
 def test_hints_override(conformance: Conformance, upstream: RecordingUpstream) -> None:
     gen = conformance.generate(f"{AGG}/aggregate-hints-override.yaml")
     with serve_mcp(gen) as url:
@@ -66,7 +63,10 @@ def test_hints_override(conformance: Conformance, upstream: RecordingUpstream) -
         "idempotent_hint": True,
     }
     assert effective_hints(tools["read-items"]) == derived_safe
-    assert effective_hints(tools["read-items-open"]) == {**derived_safe, "open_world_hint": True}
+    assert effective_hints(tools["read-items-open"]) == {
+        **derived_safe,
+        "open_world_hint": True,
+    }
     # Explicit hints override the derived ones field by field; idempotent stays derived.
     assert effective_hints(tools["delete-item"]) == {
         "read_only_hint": False,
@@ -78,7 +78,6 @@ def test_hints_override(conformance: Conformance, upstream: RecordingUpstream) -
     assert effective_hints(tools["plain-tool"]) == DEFAULT_HINTS
 
 
-@refused_today("aggregates/ref")
 def test_invalid_ref(conformance: Conformance) -> None:
     # Engine: construction fails with "Unknown aggregate function ref". Intended: an error that
     # names the ref, not a refusal of the construct.
@@ -88,7 +87,6 @@ def test_invalid_ref(conformance: Conformance) -> None:
     assert any("unknown.nonexistent" in d["message"] for d in gen.errors()), gen.diagnostics
 
 
-@refused_today("aggregates/ref; mock outputs")
 def test_shared_mock(conformance: Conformance, upstream: RecordingUpstream) -> None:
     gen = conformance.generate(f"{AGG}/aggregate-shared-mock.yaml")
     expected = {"message": "Hello, Nina!", "source": "aggregate-mock"}
@@ -104,7 +102,6 @@ def test_shared_mock(conformance: Conformance, upstream: RecordingUpstream) -> N
     assert upstream.requests == []
 
 
-@refused_today("aggregates/ref; steps")
 def test_step_with_namespace(conformance: Conformance, upstream: RecordingUpstream) -> None:
     gen = conformance.generate(f"{AGG}/aggregate-step-with-namespace.yaml")
     upstream.respond("GET", "/voyages/VOY-2026-042", json_body={"voyageId": "VOY-2026-042"})

@@ -1,6 +1,7 @@
 """Consume-side fixtures whose engine tests call the request builder directly
 (OperationStepExecutorBranchTest, CapabilityBootstrapTest). The observable equivalent is the
-generated client (`client.py`): one method per consumed operation, checked on the wire."""
+generated client (`client.py`): one method per consumed operation, checked on the wire.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def _content_type(upstream: RecordingUpstream) -> str:
 # The engine JSON-serialises structured bodies whatever their `type` (naftiko-spec.md §11
 # item 8, not copied): the intended body is in the declared media type.
 @refused_today(
-    "request body templates (structured `body` types); an exposed operation without `call`"
+    "request bodies of `type: xml`, `formUrlEncoded` and `sparql` (docs/semantics.md, Request "
+    "bodies: only JSON is sent); an exposed operation without `call`, `steps` or outputs"
 )
 def test_structured_bodies(conformance: Conformance, upstream: RecordingUpstream) -> None:
     gen = conformance.generate(STRUCTURED)
@@ -50,7 +52,10 @@ def test_structured_bodies(conformance: Conformance, upstream: RecordingUpstream
 # The engine leaves templates untouched when the parameter map is empty and renders a missing
 # placeholder as "" otherwise (naftiko-spec.md §11 item 4). Intended: one rule, every
 # placeholder is a required argument, so nothing half-rendered is ever sent.
-@refused_today("request body templates; an exposed operation without `call`")
+@refused_today(
+    "a `body` string that is not JSON (docs/semantics.md, Request bodies); an exposed "
+    "operation without `call`, `steps` or outputs"
+)
 def test_unresolved_templates(conformance: Conformance, upstream: RecordingUpstream) -> None:
     gen = conformance.generate(UNRESOLVED)
     client_module = gen.module("client")
@@ -79,7 +84,9 @@ def test_empty_exposes_is_refused(conformance: Conformance) -> None:
     text = (conformance.work / f"{INLINE}/bootstrap-runtime-binds.yaml").read_text("utf-8")
     start, end = text.index("  exposes:\n"), text.index("  consumes:")
     gen = conformance.variant(
-        f"{INLINE}/bootstrap-runtime-binds.yaml", "no-exposes", (text[start:end], "  exposes: []\n")
+        f"{INLINE}/bootstrap-runtime-binds.yaml",
+        "no-exposes",
+        (text[start:end], "  exposes: []\n"),
     )
     assert gen.returncode == 2
     (error,) = gen.errors()

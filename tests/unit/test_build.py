@@ -10,6 +10,7 @@ from naftiko_codegen.build import build
 from naftiko_codegen.diagnostics import Diagnosed, Diagnostic
 from naftiko_codegen.load import load_file
 from naftiko_codegen.model import Capability
+from naftiko_codegen.openapi import document
 from naftiko_codegen.validate import validate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -762,3 +763,94 @@ def test_a_used_bind_read_from_a_file_is_refused(tmp_path: Path):
     assert error.line == line_of(text, "location:")
     # unused, it changes nothing (W202 says it is unused)
     built(tmp_path, text.replace("      token: '{{TOKEN}}'\n", "      token: '{{env.OTHER}}'\n"))
+
+
+# --- exposed inputs read at a JSONPath of the request body ----------------------------------
+
+BODY_FIELDS = """\
+naftiko: 1.0.0-alpha2
+info:
+  label: Demo
+  description: A small capability.
+capability:
+  consumes:
+  - type: http
+    namespace: api
+    baseUri: https://api.example.com/v1
+    resources:
+    - name: users
+      path: /users
+      operations:
+      - name: create
+        method: POST
+        body: '{"id": "{{userId}}", "name": "{{userName}}"}'
+  exposes:
+  - type: rest
+    namespace: demo-rest
+    resources:
+    - path: /users
+      operations:
+      - method: POST
+        name: create-user
+        call: api.create
+        inputParameters:
+        - name: userId
+          in: body
+          type: string
+          value: $.user.id
+        - name: userName
+          in: body
+          type: string
+          value: "$.user['full name']"
+"""
+
+
+def test_body_input_with_a_jsonpath_value_reads_that_field(tmp_path: Path):
+    # `in: body, value: $.user.id` (engine: JSONPath on the request body) is the field there,
+    # not the whole body; both inputs come from one body, which is then not sent verbatim.
+    (route,) = built(tmp_path, BODY_FIELDS).rest.routes
+    assert [(i.name, i.location, i.pointer) for i in route.inputs] == [
+        ("userId", "body", ("user", "id")),
+        ("userName", "body", ("user", "full name")),
+    ]
+    assert route.body_input is None
+    assert [i.name for i in route.body_fields] == ["userId", "userName"]
+    assert route.body_verbatim is False
+    assert route.input_schema["required"] == ["userId", "userName"]
+
+
+def test_body_input_without_value_is_still_the_whole_body(tmp_path: Path):
+    text = variant(("          value: $.user.id\n", ""), text=BODY_FIELDS)
+    (route,) = built(tmp_path, text).rest.routes
+    assert route.body_input is not None and route.body_input.name == "userId"
+    assert route.body_input.pointer is None
+    assert [i.name for i in route.body_fields] == ["userName"]
+
+
+def test_body_input_jsonpath_outside_the_subset_is_e150(tmp_path: Path):
+    text = variant(("value: $.user.id\n", "value: $..id\n"), text=BODY_FIELDS)
+    error = only_error(tmp_path, text, "E150")
+    assert error.line == line_of(text, "value: $..id")
+    assert "recursive descent" in error.message
+
+
+def test_body_fields_are_documented_as_one_json_body(tmp_path: Path):
+    cap = built(tmp_path, BODY_FIELDS)
+    body = document(cap)["paths"]["/users"]["post"]["requestBody"]
+    assert body["required"] is True
+    schema = body["content"]["application/json"]["schema"]
+    user = schema["properties"]["user"]
+    assert schema["required"] == ["user"]
+    assert user["required"] == ["id", "full name"]
+    assert user["properties"]["id"]["type"] == "string"
+    assert user["properties"]["full name"]["type"] == "string"
+
+
+def test_bare_body_template_variable_is_an_input_not_an_environment_variable(tmp_path: Path):
+    # `{{userId}}` in a body template, declared by no bind, is the caller's input (no W201);
+    # `{{env.X}}` there is still the environment and still warned about.
+    codes = [d.code for d in diagnostics_of(tmp_path, BODY_FIELDS)]
+    assert "W201" not in codes
+    text = variant(('"name": "{{userName}}"', '"name": "{{env.DEFAULT_NAME}}"'), text=BODY_FIELDS)
+    warned = [d for d in diagnostics_of(tmp_path, text) if d.code == "W201"]
+    assert [d.message.split("`")[1] for d in warned] == ["{{env.DEFAULT_NAME}}"]
