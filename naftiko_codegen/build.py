@@ -23,6 +23,7 @@ from .model import (
     BodyNode,
     BodyPart,
     Call,
+    BindFile,
     Capability,
     ConsumedOperation,
     Consumer,
@@ -1432,19 +1433,28 @@ class _Builder:
             ))
         return tuple(out)
 
-    def file_binds(self) -> None:
-        """A bind with `location` takes its values from a file (JSON or YAML, read by the engine
-        at start-up). Generated packages read no such file, and reading those keys from the
-        environment instead would be a silent change of meaning: refused when a key is used."""
-        text = json.dumps(self.data.get("capability"))
+    def bind_files(self, used: set[str]) -> tuple[BindFile, ...]:
+        """Binds read from a file (`location`, docs/semantics.md "Binds from files"): the
+        file and the keys of it that some template uses (`used`: the variables the package
+        reads). A file no template uses is never read (its keys get W202)."""
+        out = []
         for i, bind in enumerate(self.data.get("binds") or []):
             if not isinstance(bind, dict) or not bind.get("location"):
                 continue
-            namespace = re.escape(str(bind.get("namespace", "")))
+            namespace = str(bind.get("namespace", ""))
+            file = _bind_file(str(bind["location"]))
+            if file is None:
+                self.error(("binds", i, "location"), "E200",
+                           f"`location: {bind['location']}` is not a local file URI",
+                           "write `file:///./secrets.yaml` (relative to the working directory) "
+                           "or `file:///etc/app/secrets.yaml`")
+                continue
             keys = bind.get("keys") if isinstance(bind.get("keys"), dict) else {}
-            if any(re.search(r"\{\{\s*(?:" + namespace + r"\.)?" + re.escape(str(k)) + r"\s*\}\}", text) for k in keys):
-                self.unsupported(("binds", i, "location"), "a bind whose values come from a file (`location`)",
-                                 "remove `location` and provide each value as the environment variable its key names")
+            taken = tuple((str(k), str(v)) for k, v in keys.items() if str(k) in used)
+            if taken:
+                out.append(BindFile(namespace, file, f"{env_prefix(self.package)}_{env_prefix(namespace)}_BINDS_FILE",
+                                    taken))
+        return tuple(out)
 
     def other_exposes(self) -> None:
         for i, adapter in enumerate(self.data.get("capability", {}).get("exposes", []) or []):
@@ -1485,7 +1495,6 @@ class _Builder:
         rest = self.rest()
         mcp = self.mcp()
         self.other_exposes()
-        self.file_binds()
         if has_errors(self.diagnostics):
             raise Diagnosed(sorted(set(self.diagnostics)))
         info = self.data.get("info") or {}
@@ -1502,6 +1511,10 @@ class _Builder:
             for op in consumer.operations:
                 if op.body_template is not None:
                     required.update(op.body_template.env_vars)
+        exposed = [a.auth for a in (rest, mcp) if a is not None and a.auth is not None]
+        bind_files = self.bind_files(required | {v for auth in exposed for v in auth.env_vars})
+        if has_errors(self.diagnostics):
+            raise Diagnosed(sorted(set(self.diagnostics)))
         return Capability(
             package=self.package,
             env_prefix=env_prefix(self.package),
@@ -1515,7 +1528,22 @@ class _Builder:
             mcp=mcp,
             generator_version=__version__,
             required_env=tuple(sorted(required)),
+            bind_files=bind_files,
         )
+
+
+def _bind_file(location: str) -> str | None:
+    """The path a bind's `location` names: `file:///./x` and `file://./x` are `./x` (relative
+    to the working directory, as in the engine), `file:///srv/x` is absolute; None for any
+    other URI."""
+    if not location.startswith("file://"):
+        return None
+    rest = unquote(location[len("file://"):])
+    if rest.startswith(("/./", "/../")):
+        rest = rest[1:]
+    if not rest.startswith(("./", "../", "/")) or rest.endswith("/") or "\x00" in rest:
+        return None
+    return rest
 
 
 @dataclass(frozen=True)

@@ -549,6 +549,17 @@ class McpAdapter:
 
 
 @dataclass(frozen=True)
+class BindFile:
+    """A bind read from a file (`location`): each key's value is the file's top-level entry
+    `file_key`, unless the environment variable named like the key is set."""
+
+    namespace: str
+    file: str  # as the spec gives it, relative to the working directory unless absolute
+    file_env: str  # environment variable naming another file
+    keys: tuple[tuple[str, str], ...]  # (variable, key in the file), only those templates use
+
+
+@dataclass(frozen=True)
 class Capability:
     package: str
     env_prefix: str
@@ -562,6 +573,12 @@ class Capability:
     mcp: McpAdapter | None
     generator_version: str
     required_env: tuple[str, ...] = field(default=())  # sorted, every variable a request needs
+    bind_files: tuple[BindFile, ...] = field(default=())
+
+    @property
+    def file_keys(self) -> dict[str, tuple[BindFile, str]]:
+        """Variable -> (its bind file, its key there), for the variables a file can give."""
+        return {name: (b, key) for b in self.bind_files for name, key in b.keys}
 
     @property
     def operations(self) -> tuple[ConsumedOperation, ...]:
