@@ -176,6 +176,27 @@ def _base_path(base_uri: Any) -> str:
     return parts.path if parts.scheme and parts.netloc else ""
 
 
+def _write_bind_files(spec: dict[str, Any], folder: Path, package: str) -> None:
+    """A bind with `location` reads its keys from a file (docs/semantics.md, "Binds from
+    files"): write one holding `secret-<KEY>` under each file key, name it with
+    `<PACKAGE>_<NAMESPACE>_BINDS_FILE`, and unset the variables named like the keys, so the
+    credentials the upstream must receive (see `_resolved`) can only come from the file."""
+    from naftiko_codegen.names import env_prefix
+
+    for i, bind in enumerate(spec.get("binds") or []):
+        if not isinstance(bind, dict) or not bind.get("location"):
+            continue
+        keys = bind.get("keys") or {}
+        path = folder / f"binds-{i}.yaml"
+        # a comment, plain keys and double-quoted values: the flat YAML real bind files use
+        path.write_text("# bind file written by the corpus harness\n" + "".join(
+            f"{k if re.fullmatch(r'[A-Za-z0-9_][A-Za-z0-9_.-]*', str(k)) else json.dumps(str(k))}: "
+            f"{json.dumps(f'secret-{key}')}\n" for key, k in keys.items()), "utf-8")
+        os.environ[f"{env_prefix(package)}_{env_prefix(str(bind.get('namespace', '')))}_BINDS_FILE"] = str(path)
+        for key in keys:
+            os.environ.pop(str(key), None)
+
+
 def _secrets(spec_text: str) -> dict[str, str]:
     return {name.rpartition(".")[2]: f"secret-{name.rpartition('.')[2]}" for name in _VARIABLE.findall(spec_text)}
 
@@ -307,9 +328,12 @@ def check_package(folder: Path, package: str, spec: dict[str, Any], spec_text: s
     env_backup = dict(os.environ)
     os.environ.update(_secrets(spec_text))
     for bind in spec.get("binds") or []:  # bound secrets are read from the variables binds name
+        if isinstance(bind, dict) and bind.get("location"):
+            continue  # read from a file: see _write_bind_files
         for key, variable in (bind.get("keys") or {}).items() if isinstance(bind, dict) else ():
             os.environ.setdefault(str(variable), f"secret-{key}")
     os.environ.update(_prepare_auth(list(spec.get("capability", {}).get("consumes", []) or []), upstream, recorder))
+    _write_bind_files(spec, folder, package)
     sys.path.insert(0, str(folder))
     try:
         client_module = importlib.import_module(f"{package}.client")
@@ -548,6 +572,16 @@ def _call_one(client: Any, module: Any, spec: dict[str, Any], consumer: dict[str
         want = values[bodies[0]] if len(bodies) == 1 else {b: values[b] for b in bodies}
         if sent != want:
             problems.append(f"{op.get('name')}: body {got['body'][:80]!r}")
+    for p in params:  # a fixed value made of variables (bound, from the environment or a bind file)
+        fixed = p.get("value", p.get("const"))
+        if not isinstance(fixed, str) or "{{" not in fixed or _caller_key(fixed, callers) is not None:
+            continue
+        name = str(p["name"])
+        if p.get("in") == "header" and name.lower() not in credentials and got["headers"].get(
+                name.lower()) != _resolved(fixed):
+            problems.append(f"{op.get('name')}: header {name} is not the value the spec sets")
+        if p.get("in") == "query" and name.lower() not in credentials and dict(pairs).get(name) != _resolved(fixed):
+            problems.append(f"{op.get('name')}: query {name} is not the value the spec sets")
     for header, value in _credential_headers(auth).items():
         if got["headers"].get(header) != value:
             problems.append(f"{op.get('name')}: credential header {header} is not the one the spec sets")
