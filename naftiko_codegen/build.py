@@ -7,7 +7,6 @@ names the construct and where it is, never dropped in silence.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -20,10 +19,10 @@ from .load import Document, JsonPath
 from .model import (
     Argument,
     Auth,
+    BindFile,
     BodyNode,
     BodyPart,
     Call,
-    BindFile,
     Capability,
     ConsumedOperation,
     Consumer,
@@ -68,7 +67,12 @@ from .templating import (
 )
 from .templating import PATH_PLACEHOLDER as _PLACEHOLDER
 
-_RAW_FORMATS = ("json", "xml", "csv", "text", "binary")
+_RAW_FORMATS = ("json", "xml", "csv", "text", "binary", "html", "markdown")
+# Answers passed through whole (bytes and Content-Type). The engine turns html and markdown into
+# JSON (tables, sections, front matter); returned whole they are what the API sent, but mapping
+# them would need that extraction, which is not implemented (E300, not E154).
+_WHOLE_FORMATS = ("text", "binary", "html", "markdown")
+_MARKUP_FORMATS = ("html", "markdown")
 _RAW_FORMAT_HINTS = {
     "yaml": "generated packages read no YAML (the standard library has no parser for it); "
             "ask the API for JSON",
@@ -226,7 +230,8 @@ class _Builder:
                     fmt = str(op.get("outputRawFormat") or "json").lower()
                     if fmt not in _RAW_FORMATS:
                         self.unsupported(obase + ("outputRawFormat",), f"`outputRawFormat: {fmt}`",
-                                         _RAW_FORMAT_HINTS.get(fmt, "json, xml, csv, text and binary are read"))
+                                         _RAW_FORMAT_HINTS.get(fmt, "json, xml, csv, text, binary, html and markdown "
+                                                               "are read"))
                     elif fmt != "json":
                         self.formats[f"{namespace}.{op.get('name') or op['id']}"] = fmt
                     if isinstance(op.get("outputParameters"), list):  # read by orchestration steps
@@ -587,16 +592,20 @@ class _Builder:
         a `value` template may use; `mock`: no call, the result is built from values alone."""
         specs = specs or []
         if not specs:
-            return Output("raw", {}) if fmt in ("text", "binary") else Output("passthrough", FREE_OBJECT)
+            return Output("raw", {}) if fmt in _WHOLE_FORMATS else Output("passthrough", FREE_OBJECT)
         if len(specs) == 1 and not mock:
             only = specs[0]
             mapping = only.get("mapping", only.get("value"))
             if mapping in ("$", "$.") and not only.get("properties") and not only.get("items"):
-                if fmt in ("text", "binary"):
+                if fmt in _WHOLE_FORMATS:
                     return Output("raw", {})
                 if fmt == "json":
                     kind = only.get("type", "object")
                     return Output("passthrough", FREE_OBJECT if kind == "object" else {})
+        if fmt in _MARKUP_FORMATS:
+            self.unsupported(path, f"mapping an answer in `outputRawFormat: {fmt}` (the engine's extraction of "
+                                   "its tables and sections)", "return it whole with `mapping: $.` or no outputs")
+            return None
         if fmt in ("text", "binary"):
             self.error(path, "E154", f"an answer in `outputRawFormat: {fmt}` cannot be mapped",
                        hint="return it whole with `mapping: $.`, or read it as json, xml or csv")
@@ -853,6 +862,11 @@ class _Builder:
                 ok = False
                 continue
             fmt = self.formats.get(str(step["call"]), "json")
+            if fmt in _MARKUP_FORMATS:
+                self.unsupported(spath + ("call",), f"a step reading an answer in `outputRawFormat: {fmt}`",
+                                 "orchestration reads json, xml or csv answers")
+                ok = False
+                continue
             if fmt not in ("json", "xml", "csv"):
                 self.error(spath + ("call",), "E154", f"a step cannot read an answer in `outputRawFormat: {fmt}`",
                            hint="orchestration reads json, xml or csv answers")
@@ -1449,7 +1463,7 @@ class _Builder:
                            "write `file:///./secrets.yaml` (relative to the working directory) "
                            "or `file:///etc/app/secrets.yaml`")
                 continue
-            keys = bind.get("keys") if isinstance(bind.get("keys"), dict) else {}
+            keys: dict[Any, Any] = bind["keys"] if isinstance(bind.get("keys"), dict) else {}
             taken = tuple((str(k), str(v)) for k, v in keys.items() if str(k) in used)
             if taken:
                 out.append(BindFile(namespace, file, f"{env_prefix(self.package)}_{env_prefix(namespace)}_BINDS_FILE",

@@ -226,6 +226,20 @@ def test_text_answer_passes_through_raw(tmp_path: Path):
     assert cap.rest.routes[0].answer == "raw"
 
 
+@pytest.mark.parametrize("fmt", ["html", "markdown"])
+def test_html_and_markdown_answers_pass_through_raw_and_are_not_mapped(tmp_path: Path, fmt: str):
+    text = variant(("        method: GET\n        inputParameters:\n",
+                    f"        method: GET\n        outputRawFormat: {fmt}\n        inputParameters:\n"))
+    cap = built(tmp_path, text)
+    assert cap.rest.routes[0].answer == "raw"
+    assert cap.mcp.tools[0].output.kind == "raw"
+    # the engine reads their tables and sections into JSON: mapping that is not implemented
+    mapped = text.replace(MCP_CALL, MCP_CALL + "      outputParameters:\n      - type: array\n"
+                          "        mapping: $.tables[0]\n")
+    error = only_error(tmp_path, mapped, "E300")
+    assert f"`outputRawFormat: {fmt}`" in error.message and error.line == line_of(mapped, "mapping: $.tables[0]") - 1
+
+
 def test_jsonpath_outside_the_subset_is_located(tmp_path: Path):
     text = with_outputs(mcp_outputs="      - type: array\n        mapping: $..id\n")
     error = only_error(tmp_path, text, "E150")
