@@ -795,8 +795,17 @@ class _Builder:
             self.unsupported(path + ("ref",), "`ref` to an aggregate function")
             return None
         if not outputs:
-            self.unsupported(path, "an exposed operation without `call`, `steps` or outputs")
-            return None
+            # As in the engine, a mock whose result is empty: nothing is called, REST answers
+            # 204 and an MCP tool `{}`. Often a `call` was forgotten, so it is flagged.
+            name = str(op.get("name", ""))
+            same = sorted(key for key in self.operations if key.rpartition(".")[2] == name) if name else []
+            self.diagnostics.append(self.doc.diagnostic(
+                path, "W290", "this operation has no `call`, `steps` or outputs: it calls no API and answers "
+                              "nothing (REST 204, MCP `{}`)",
+                hint=f"did you mean `call: {same[0]}`?" if len(same) == 1
+                else "add `call: <consumes namespace>.<operation>`, or outputs with `value`s for a mock",
+                severity=Severity.WARNING))
+            return None, None, Output("mapped", {"type": "object", "properties": {}}, ("object", (), ()))
         output = self.output(outputs, opath, "json", inputs, mock=True)
         return (None, None, output) if output is not None else None
 

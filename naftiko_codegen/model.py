@@ -355,8 +355,13 @@ class RestRoute:
 
     @property
     def answer(self) -> str:
-        """How the route answers: passthrough, raw, mapped (one call), steps or mock."""
-        return _answer(self.call, self.steps, self.output)
+        """How the route answers: passthrough, raw, mapped (one call), steps, mock or empty."""
+        return "empty" if self.empty else _answer(self.call, self.steps, self.output)
+
+    @property
+    def empty(self) -> bool:
+        """A mock without outputs: nothing is called and nothing answered (204)."""
+        return self.call is None and self.steps is None and self.output.shape == ("object", (), ())
 
     @property
     def body_input(self) -> RestInput | None:
@@ -391,7 +396,7 @@ class RestAdapter:
 
     @property
     def calls_upstream(self) -> bool:
-        return any(r.answer != "mock" for r in self.routes)
+        return any(r.answer not in ("mock", "empty") for r in self.routes)
 
     @property
     def verbatim_bodies(self) -> bool:

@@ -873,13 +873,17 @@ def check_outputs(folder: Path, package: str, capability: dict[str, Any], bases:
                 tool = _with_ref(tool, capability)
                 checked, mock = _checkable(tool, formats)
                 planned = _orchestration(tool, capability) if "steps" in tool else None
-                if not (checked or planned) or tool.get("name") not in schemas:
+                empty = mock and not tool.get("outputParameters")  # calls nothing, answers {}
+                if not (checked or planned or empty) or tool.get("name") not in schemas:
                     continue
                 declared = schemas[tool["name"]].input_schema
                 arguments = {k: _sample(v, k) for k, v in declared.get("properties", {}).items()}
+                before = len(recorder.requests)
                 if planned:
                     recorder.patterns = [(re.compile(p), body) for p, body in planned[0]]
                     want = planned[1]
+                elif empty:
+                    want = {}
                 else:
                     document = _sample_document(tool["outputParameters"])
                     recorder.answers["*"] = json.dumps(document).encode()
@@ -899,6 +903,8 @@ def check_outputs(folder: Path, package: str, capability: dict[str, Any], bases:
                 got = json.loads(result.content[0].text) if not result.is_error else result.content[0].text
                 if result.is_error or got != want:
                     problems.append(f"tool {tool['name']}: result {str(got)[:120]} != {str(want)[:120]}")
+                elif empty and len(recorder.requests) != before:
+                    problems.append(f"tool {tool['name']}: has nothing to call, yet called the upstream")
                 elif mcp.TOOLS and schemas[tool["name"]].output_schema and result.structured_content != want:
                     problems.append(f"tool {tool['name']}: structured content differs from the text")
         if adapter.get("type") == "rest":
@@ -912,7 +918,8 @@ def check_outputs(folder: Path, package: str, capability: dict[str, Any], bases:
                         op = _with_ref(op, capability)
                         checked, mock = _checkable(op, formats)
                         planned = _orchestration(op, capability) if "steps" in op else None
-                        if not (checked or planned):
+                        empty = mock and not op.get("outputParameters") and "forward" not in op
+                        if not (checked or planned or empty):
                             continue
                         route = _PLACEHOLDER.sub(lambda m: "{" + re.sub(r"\W", "_", m.group(1)) + "}",
                                                  str(resource["path"]))
@@ -931,6 +938,15 @@ def check_outputs(folder: Path, package: str, capability: dict[str, Any], bases:
                                 query[p["name"]] = value
                         body = described.get("requestBody", {}).get("content", {}).get("application/json", {})
                         payload = _sample(body.get("schema", {}), "body") if body else None
+                        if empty:  # no call, steps or outputs: 204, nothing called (docs/semantics.md)
+                            before = len(recorder.requests)
+                            answer = http.request(op["method"].upper(), url, params=query,
+                                                  json=payload if body else None)
+                            if answer.status_code != 204 or answer.content or len(recorder.requests) != before:
+                                problems.append(f"REST {op['method']} {resource['path']}: {answer.status_code} "
+                                                f"{answer.text[:80]!r}, {len(recorder.requests) - before} upstream "
+                                                "calls, for an operation with nothing to call or answer")
+                            continue
                         if planned:
                             recorder.patterns = [(re.compile(p), body) for p, body in planned[0]]
                             want = planned[1]
