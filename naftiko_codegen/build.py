@@ -7,7 +7,6 @@ names the construct and where it is, never dropped in silence.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -20,6 +19,7 @@ from .load import Document, JsonPath
 from .model import (
     Argument,
     Auth,
+    BindFile,
     BodyNode,
     BodyPart,
     Call,
@@ -67,7 +67,12 @@ from .templating import (
 )
 from .templating import PATH_PLACEHOLDER as _PLACEHOLDER
 
-_RAW_FORMATS = ("json", "xml", "csv", "text", "binary")
+_RAW_FORMATS = ("json", "xml", "csv", "text", "binary", "html", "markdown")
+# Answers passed through whole (bytes and Content-Type). The engine turns html and markdown into
+# JSON (tables, sections, front matter); returned whole they are what the API sent, but mapping
+# them would need that extraction, which is not implemented (E300, not E154).
+_WHOLE_FORMATS = ("text", "binary", "html", "markdown")
+_MARKUP_FORMATS = ("html", "markdown")
 _RAW_FORMAT_HINTS = {
     "yaml": "generated packages read no YAML (the standard library has no parser for it); "
             "ask the API for JSON",
@@ -225,7 +230,8 @@ class _Builder:
                     fmt = str(op.get("outputRawFormat") or "json").lower()
                     if fmt not in _RAW_FORMATS:
                         self.unsupported(obase + ("outputRawFormat",), f"`outputRawFormat: {fmt}`",
-                                         _RAW_FORMAT_HINTS.get(fmt, "json, xml, csv, text and binary are read"))
+                                         _RAW_FORMAT_HINTS.get(fmt, "json, xml, csv, text, binary, html and markdown "
+                                                               "are read"))
                     elif fmt != "json":
                         self.formats[f"{namespace}.{op.get('name') or op['id']}"] = fmt
                     if isinstance(op.get("outputParameters"), list):  # read by orchestration steps
@@ -586,16 +592,20 @@ class _Builder:
         a `value` template may use; `mock`: no call, the result is built from values alone."""
         specs = specs or []
         if not specs:
-            return Output("raw", {}) if fmt in ("text", "binary") else Output("passthrough", FREE_OBJECT)
+            return Output("raw", {}) if fmt in _WHOLE_FORMATS else Output("passthrough", FREE_OBJECT)
         if len(specs) == 1 and not mock:
             only = specs[0]
             mapping = only.get("mapping", only.get("value"))
             if mapping in ("$", "$.") and not only.get("properties") and not only.get("items"):
-                if fmt in ("text", "binary"):
+                if fmt in _WHOLE_FORMATS:
                     return Output("raw", {})
                 if fmt == "json":
                     kind = only.get("type", "object")
                     return Output("passthrough", FREE_OBJECT if kind == "object" else {})
+        if fmt in _MARKUP_FORMATS:
+            self.unsupported(path, f"mapping an answer in `outputRawFormat: {fmt}` (the engine's extraction of "
+                                   "its tables and sections)", "return it whole with `mapping: $.` or no outputs")
+            return None
         if fmt in ("text", "binary"):
             self.error(path, "E154", f"an answer in `outputRawFormat: {fmt}` cannot be mapped",
                        hint="return it whole with `mapping: $.`, or read it as json, xml or csv")
@@ -795,8 +805,17 @@ class _Builder:
             self.unsupported(path + ("ref",), "`ref` to an aggregate function")
             return None
         if not outputs:
-            self.unsupported(path, "an exposed operation without `call`, `steps` or outputs")
-            return None
+            # As in the engine, a mock whose result is empty: nothing is called, REST answers
+            # 204 and an MCP tool `{}`. Often a `call` was forgotten, so it is flagged.
+            name = str(op.get("name", ""))
+            same = sorted(key for key in self.operations if key.rpartition(".")[2] == name) if name else []
+            self.diagnostics.append(self.doc.diagnostic(
+                path, "W290", "this operation has no `call`, `steps` or outputs: it calls no API and answers "
+                              "nothing (REST 204, MCP `{}`)",
+                hint=f"did you mean `call: {same[0]}`?" if len(same) == 1
+                else "add `call: <consumes namespace>.<operation>`, or outputs with `value`s for a mock",
+                severity=Severity.WARNING))
+            return None, None, Output("mapped", {"type": "object", "properties": {}}, ("object", (), ()))
         output = self.output(outputs, opath, "json", inputs, mock=True)
         return (None, None, output) if output is not None else None
 
@@ -862,6 +881,11 @@ class _Builder:
                 ok = False
                 continue
             fmt = self.formats.get(str(step["call"]), "json")
+            if fmt in _MARKUP_FORMATS:
+                self.unsupported(spath + ("call",), f"a step reading an answer in `outputRawFormat: {fmt}`",
+                                 "orchestration reads json, xml or csv answers")
+                ok = False
+                continue
             if fmt not in ("json", "xml", "csv"):
                 self.error(spath + ("call",), "E154", f"a step cannot read an answer in `outputRawFormat: {fmt}`",
                            hint="orchestration reads json, xml or csv answers")
@@ -1450,19 +1474,28 @@ class _Builder:
             ))
         return tuple(out)
 
-    def file_binds(self) -> None:
-        """A bind with `location` takes its values from a file (JSON or YAML, read by the engine
-        at start-up). Generated packages read no such file, and reading those keys from the
-        environment instead would be a silent change of meaning: refused when a key is used."""
-        text = json.dumps(self.data.get("capability"))
+    def bind_files(self, used: set[str]) -> tuple[BindFile, ...]:
+        """Binds read from a file (`location`, docs/semantics.md "Binds from files"): the
+        file and the keys of it that some template uses (`used`: the variables the package
+        reads). A file no template uses is never read (its keys get W202)."""
+        out = []
         for i, bind in enumerate(self.data.get("binds") or []):
             if not isinstance(bind, dict) or not bind.get("location"):
                 continue
-            namespace = re.escape(str(bind.get("namespace", "")))
-            keys = bind.get("keys") if isinstance(bind.get("keys"), dict) else {}
-            if any(re.search(r"\{\{\s*(?:" + namespace + r"\.)?" + re.escape(str(k)) + r"\s*\}\}", text) for k in keys):
-                self.unsupported(("binds", i, "location"), "a bind whose values come from a file (`location`)",
-                                 "remove `location` and provide each value as the environment variable its key names")
+            namespace = str(bind.get("namespace", ""))
+            file = _bind_file(str(bind["location"]))
+            if file is None:
+                self.error(("binds", i, "location"), "E200",
+                           f"`location: {bind['location']}` is not a local file URI",
+                           "write `file:///./secrets.yaml` (relative to the working directory) "
+                           "or `file:///etc/app/secrets.yaml`")
+                continue
+            keys: dict[Any, Any] = bind["keys"] if isinstance(bind.get("keys"), dict) else {}
+            taken = tuple((str(k), str(v)) for k, v in keys.items() if str(k) in used)
+            if taken:
+                out.append(BindFile(namespace, file, f"{env_prefix(self.package)}_{env_prefix(namespace)}_BINDS_FILE",
+                                    taken))
+        return tuple(out)
 
     def other_exposes(self) -> None:
         for i, adapter in enumerate(self.data.get("capability", {}).get("exposes", []) or []):
@@ -1503,7 +1536,6 @@ class _Builder:
         rest = self.rest()
         mcp = self.mcp()
         self.other_exposes()
-        self.file_binds()
         if has_errors(self.diagnostics):
             raise Diagnosed(sorted(set(self.diagnostics)))
         info = self.data.get("info") or {}
@@ -1520,6 +1552,10 @@ class _Builder:
             for op in consumer.operations:
                 if op.body_template is not None:
                     required.update(op.body_template.env_vars)
+        exposed = [a.auth for a in (rest, mcp) if a is not None and a.auth is not None]
+        bind_files = self.bind_files(required | {v for auth in exposed for v in auth.env_vars})
+        if has_errors(self.diagnostics):
+            raise Diagnosed(sorted(set(self.diagnostics)))
         return Capability(
             package=self.package,
             env_prefix=env_prefix(self.package),
@@ -1533,7 +1569,22 @@ class _Builder:
             mcp=mcp,
             generator_version=__version__,
             required_env=tuple(sorted(required)),
+            bind_files=bind_files,
         )
+
+
+def _bind_file(location: str) -> str | None:
+    """The path a bind's `location` names: `file:///./x` and `file://./x` are `./x` (relative
+    to the working directory, as in the engine), `file:///srv/x` is absolute; None for any
+    other URI."""
+    if not location.startswith("file://"):
+        return None
+    rest = unquote(location[len("file://"):])
+    if rest.startswith(("/./", "/../")):
+        rest = rest[1:]
+    if not rest.startswith(("./", "../", "/")) or rest.endswith("/") or "\x00" in rest:
+        return None
+    return rest
 
 
 @dataclass(frozen=True)

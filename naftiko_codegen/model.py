@@ -358,8 +358,13 @@ class RestRoute:
 
     @property
     def answer(self) -> str:
-        """How the route answers: passthrough, raw, mapped (one call), steps or mock."""
-        return _answer(self.call, self.steps, self.output)
+        """How the route answers: passthrough, raw, mapped (one call), steps, mock or empty."""
+        return "empty" if self.empty else _answer(self.call, self.steps, self.output)
+
+    @property
+    def empty(self) -> bool:
+        """A mock without outputs: nothing is called and nothing answered (204)."""
+        return self.call is None and self.steps is None and self.output.shape == ("object", (), ())
 
     @property
     def body_input(self) -> RestInput | None:
@@ -405,7 +410,7 @@ class RestAdapter:
 
     @property
     def calls_upstream(self) -> bool:
-        return any(r.answer != "mock" for r in self.routes)
+        return any(r.answer not in ("mock", "empty") for r in self.routes)
 
     @property
     def verbatim_bodies(self) -> bool:
@@ -567,6 +572,17 @@ class McpAdapter:
 
 
 @dataclass(frozen=True)
+class BindFile:
+    """A bind read from a file (`location`): each key's value is the file's top-level entry
+    `file_key`, unless the environment variable named like the key is set."""
+
+    namespace: str
+    file: str  # as the spec gives it, relative to the working directory unless absolute
+    file_env: str  # environment variable naming another file
+    keys: tuple[tuple[str, str], ...]  # (variable, key in the file), only those templates use
+
+
+@dataclass(frozen=True)
 class Capability:
     package: str
     env_prefix: str
@@ -580,6 +596,12 @@ class Capability:
     mcp: McpAdapter | None
     generator_version: str
     required_env: tuple[str, ...] = field(default=())  # sorted, every variable a request needs
+    bind_files: tuple[BindFile, ...] = field(default=())
+
+    @property
+    def file_keys(self) -> dict[str, tuple[BindFile, str]]:
+        """Variable -> (its bind file, its key there), for the variables a file can give."""
+        return {name: (b, key) for b in self.bind_files for name, key in b.keys}
 
     @property
     def operations(self) -> tuple[ConsumedOperation, ...]:

@@ -130,6 +130,16 @@ def _operation(route: RestRoute) -> dict[str, Any]:
             "required": any(i.required for i in route.body_fields),
             "content": {"application/json": {"schema": _fields_schema(route.body_fields)}},
         }
+    if route.empty:  # no `call`, `steps` or outputs: only the checks of the request answer
+        empty: dict[str, Any] = {
+            "204": {"description": "Nothing: the operation calls no API",
+                    "headers": {"X-Request-ID": _ref("headers", "RequestId")}},
+        }
+        checked = ({"400", "413"} if body is not None else set()) | ({"422"} if route.inputs else set())
+        for status in sorted(checked):
+            empty[status] = _response(f"{_LOCAL[status]} (problem)", _problem_content())
+        operation["responses"] = empty
+        return operation
     passthrough = route.output.kind != "mapped" and route.steps is None
     responses: dict[str, Any] = {
         "200": _response(

@@ -1,8 +1,9 @@
 """The `{{...}}` variables of the Naftiko dialect, and how they resolve to environment variables.
 
 Intended semantics (docs/semantics.md): `{{env.X}}` is the environment variable X; `{{KEY}}` and
-`{{ns.KEY}}` name a key declared under `binds`, whose value names the environment variable; a
-variable no bind declares still resolves from the environment of the same name, with a warning.
+`{{ns.KEY}}` name a key declared under `binds`, whose value names the environment variable (or,
+for a bind with `location`, the key in that file, overridden by the variable KEY); a variable no
+bind declares still resolves from the environment of the same name, with a warning.
 """
 
 from __future__ import annotations
@@ -56,16 +57,21 @@ class Binds:
         return cls(by_namespace, frozenset(located))
 
     def resolve(self, ref: Reference) -> tuple[str, bool]:
-        """The environment variable for `ref`, and whether a bind declares it."""
+        """The environment variable for `ref`, and whether a bind declares it. A key of a bind
+        read from a file (`location`) is the variable named like the key itself: it overrides
+        the file's value, which the runtime reads when the variable is not set."""
         if ref.namespace:
             keys = self.by_namespace.get(ref.namespace)
             if keys is not None and ref.key in keys:
-                return keys[ref.key], True
+                return self._variable(ref.namespace, ref.key), True
             return ref.key, False
-        for keys in self.by_namespace.values():
+        for namespace, keys in self.by_namespace.items():
             if ref.key in keys:
-                return keys[ref.key], True
+                return self._variable(namespace, ref.key), True
         return ref.key, False
+
+    def _variable(self, namespace: str, key: str) -> str:
+        return key if namespace in self.located else self.by_namespace[namespace][key]
 
     def declared(self) -> list[tuple[str, str]]:
         return sorted((ns, key) for ns, keys in self.by_namespace.items() for key in keys)

@@ -176,6 +176,27 @@ def _base_path(base_uri: Any) -> str:
     return parts.path if parts.scheme and parts.netloc else ""
 
 
+def _write_bind_files(spec: dict[str, Any], folder: Path, package: str) -> None:
+    """A bind with `location` reads its keys from a file (docs/semantics.md, "Binds from
+    files"): write one holding `secret-<KEY>` under each file key, name it with
+    `<PACKAGE>_<NAMESPACE>_BINDS_FILE`, and unset the variables named like the keys, so the
+    credentials the upstream must receive (see `_resolved`) can only come from the file."""
+    from naftiko_codegen.names import env_prefix
+
+    for i, bind in enumerate(spec.get("binds") or []):
+        if not isinstance(bind, dict) or not bind.get("location"):
+            continue
+        keys = bind.get("keys") or {}
+        path = folder / f"binds-{i}.yaml"
+        # a comment, plain keys and double-quoted values: the flat YAML real bind files use
+        path.write_text("# bind file written by the corpus harness\n" + "".join(
+            f"{k if re.fullmatch(r'[A-Za-z0-9_][A-Za-z0-9_.-]*', str(k)) else json.dumps(str(k))}: "
+            f"{json.dumps(f'secret-{key}')}\n" for key, k in keys.items()), "utf-8")
+        os.environ[f"{env_prefix(package)}_{env_prefix(str(bind.get('namespace', '')))}_BINDS_FILE"] = str(path)
+        for key in keys:
+            os.environ.pop(str(key), None)
+
+
 def _secrets(spec_text: str) -> dict[str, str]:
     return {name.rpartition(".")[2]: f"secret-{name.rpartition('.')[2]}" for name in _VARIABLE.findall(spec_text)}
 
@@ -307,9 +328,12 @@ def check_package(folder: Path, package: str, spec: dict[str, Any], spec_text: s
     env_backup = dict(os.environ)
     os.environ.update(_secrets(spec_text))
     for bind in spec.get("binds") or []:  # bound secrets are read from the variables binds name
+        if isinstance(bind, dict) and bind.get("location"):
+            continue  # read from a file: see _write_bind_files
         for key, variable in (bind.get("keys") or {}).items() if isinstance(bind, dict) else ():
             os.environ.setdefault(str(variable), f"secret-{key}")
     os.environ.update(_prepare_auth(list(spec.get("capability", {}).get("consumes", []) or []), upstream, recorder))
+    _write_bind_files(spec, folder, package)
     sys.path.insert(0, str(folder))
     try:
         client_module = importlib.import_module(f"{package}.client")
@@ -548,6 +572,16 @@ def _call_one(client: Any, module: Any, spec: dict[str, Any], consumer: dict[str
         want = values[bodies[0]] if len(bodies) == 1 else {b: values[b] for b in bodies}
         if sent != want:
             problems.append(f"{op.get('name')}: body {got['body'][:80]!r}")
+    for p in params:  # a fixed value made of variables (bound, from the environment or a bind file)
+        fixed = p.get("value", p.get("const"))
+        if not isinstance(fixed, str) or "{{" not in fixed or _caller_key(fixed, callers) is not None:
+            continue
+        name = str(p["name"])
+        if p.get("in") == "header" and name.lower() not in credentials and got["headers"].get(
+                name.lower()) != _resolved(fixed):
+            problems.append(f"{op.get('name')}: header {name} is not the value the spec sets")
+        if p.get("in") == "query" and name.lower() not in credentials and dict(pairs).get(name) != _resolved(fixed):
+            problems.append(f"{op.get('name')}: query {name} is not the value the spec sets")
     for header, value in _credential_headers(auth).items():
         if got["headers"].get(header) != value:
             problems.append(f"{op.get('name')}: credential header {header} is not the one the spec sets")
@@ -839,13 +873,17 @@ def check_outputs(folder: Path, package: str, capability: dict[str, Any], bases:
                 tool = _with_ref(tool, capability)
                 checked, mock = _checkable(tool, formats)
                 planned = _orchestration(tool, capability) if "steps" in tool else None
-                if not (checked or planned) or tool.get("name") not in schemas:
+                empty = mock and not tool.get("outputParameters")  # calls nothing, answers {}
+                if not (checked or planned or empty) or tool.get("name") not in schemas:
                     continue
                 declared = schemas[tool["name"]].input_schema
                 arguments = {k: _sample(v, k) for k, v in declared.get("properties", {}).items()}
+                before = len(recorder.requests)
                 if planned:
                     recorder.patterns = [(re.compile(p), body) for p, body in planned[0]]
                     want = planned[1]
+                elif empty:
+                    want = {}
                 else:
                     document = _sample_document(tool["outputParameters"])
                     recorder.answers["*"] = json.dumps(document).encode()
@@ -865,6 +903,8 @@ def check_outputs(folder: Path, package: str, capability: dict[str, Any], bases:
                 got = json.loads(result.content[0].text) if not result.is_error else result.content[0].text
                 if result.is_error or got != want:
                     problems.append(f"tool {tool['name']}: result {str(got)[:120]} != {str(want)[:120]}")
+                elif empty and len(recorder.requests) != before:
+                    problems.append(f"tool {tool['name']}: has nothing to call, yet called the upstream")
                 elif mcp.TOOLS and schemas[tool["name"]].output_schema and result.structured_content != want:
                     problems.append(f"tool {tool['name']}: structured content differs from the text")
         if adapter.get("type") == "rest":
@@ -878,7 +918,8 @@ def check_outputs(folder: Path, package: str, capability: dict[str, Any], bases:
                         op = _with_ref(op, capability)
                         checked, mock = _checkable(op, formats)
                         planned = _orchestration(op, capability) if "steps" in op else None
-                        if not (checked or planned):
+                        empty = mock and not op.get("outputParameters") and "forward" not in op
+                        if not (checked or planned or empty):
                             continue
                         route = _PLACEHOLDER.sub(lambda m: "{" + re.sub(r"\W", "_", m.group(1)) + "}",
                                                  str(resource["path"]))
@@ -897,6 +938,15 @@ def check_outputs(folder: Path, package: str, capability: dict[str, Any], bases:
                                 query[p["name"]] = value
                         body = described.get("requestBody", {}).get("content", {}).get("application/json", {})
                         payload = _sample(body.get("schema", {}), "body") if body else None
+                        if empty:  # no call, steps or outputs: 204, nothing called (docs/semantics.md)
+                            before = len(recorder.requests)
+                            answer = http.request(op["method"].upper(), url, params=query,
+                                                  json=payload if body else None)
+                            if answer.status_code != 204 or answer.content or len(recorder.requests) != before:
+                                problems.append(f"REST {op['method']} {resource['path']}: {answer.status_code} "
+                                                f"{answer.text[:80]!r}, {len(recorder.requests) - before} upstream "
+                                                "calls, for an operation with nothing to call or answer")
+                            continue
                         if planned:
                             recorder.patterns = [(re.compile(p), body) for p, body in planned[0]]
                             want = planned[1]

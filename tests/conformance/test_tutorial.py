@@ -2,12 +2,10 @@
 MCP `initialize` / `tools/list` / `tools/call` (and REST for step 10) against a registry mock.
 
 Like the reference harness, the tests remove the MCP server's own `authentication` block
-(exposed authentication is covered by the inline auth fixtures) and give the bound secrets
-their values from `shared/secrets.yaml`. naftiko-gen refuses a bind read from a file
-(`location: file:///./shared/secrets.yaml`, E300; docs/semantics.md, "Binds read from a file",
-asserted in test_refusals.py), so the tests remove `location` and set the environment variables
-the binds name, which is how a generated package reads a bound key (docs/semantics.md,
-Variables). The registry and legacy base URIs point at the recording upstream, their paths kept.
+(exposed authentication is covered by the inline auth fixtures); the bound secrets come from
+`shared/secrets.yaml`, which the binds' `location` names relative to the working directory
+(docs/semantics.md, "Binds from files and other answer formats"). The registry and legacy base URIs
+point at the recording upstream, their paths kept.
 """
 
 from __future__ import annotations
@@ -34,20 +32,6 @@ from .test_mcp import call, effective_hints, list_tools, text_json
 REG = "/rest/naftiko-shipyard-maritime-registry-api/1.0.0-alpha2"
 LEGACY = "/rest/naftiko-shipyard-legacy-dockyard-api/1.0.0-alpha2"
 IMO = "IMO-9321483"
-SECRETS = {
-    "registry-bearer-token": "dummy-token",
-    "registry-api-version": "1.0.0-alpha2",
-    "dockyard-api-key": "dummy-dockyard-key",
-    "mcp-server-token": "sk-mcp-YYYYYYYYYYYY",
-}
-# The `location` of each bind, with the line before it (kept) to be unique in the file.
-BIND_FILES = [
-    f'    description: "{text}"\n    location: "file:///./shared/secrets.yaml"\n'
-    for text in (
-        "Maritime Registry API credentials and config.",
-        "Legacy Dockyard API credentials.",
-    )
-]
 MCP_AUTH = '      authentication:\n        type: bearer\n        token: "{{MCP_SERVER_TOKEN}}"\n'
 
 # Why steps 6 to 11 are not generated: the body template is text, not JSON, until rendered.
@@ -104,14 +88,12 @@ def _shaped(ship: dict[str, Any]) -> dict[str, Any]:
 
 
 def tutorial(conformance: Conformance, step: str, monkeypatch: pytest.MonkeyPatch) -> Generation:
-    for name, value in SECRETS.items():
-        monkeypatch.setenv(name, value)
+    # the binds read `file:///./shared/secrets.yaml`: relative to the working directory, which
+    # for the tutorial is its own folder
+    monkeypatch.chdir(conformance.work / TUTORIAL)
     rel = f"{TUTORIAL}/{step}"
-    text = (conformance.work / rel).read_text("utf-8")
-    replacements = [(MCP_AUTH, "")] if MCP_AUTH in text else []
-    replacements += [(line, line.split("\n")[0] + "\n") for line in BIND_FILES if line in text]
-    if replacements:
-        return conformance.variant(rel, "as-generated", *replacements)
+    if MCP_AUTH in (conformance.work / rel).read_text("utf-8"):
+        return conformance.variant(rel, "without-mcp-auth", (MCP_AUTH, ""))
     return conformance.generate(rel)
 
 

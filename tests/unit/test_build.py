@@ -753,16 +753,43 @@ def test_operation_path_placeholders_count_for_path_parameters(tmp_path: Path):
     assert [(p.name, p.location) for p in op.parameters] == [("id", "path")]
 
 
-def test_a_used_bind_read_from_a_file_is_refused(tmp_path: Path):
-    binds = "binds:\n- namespace: vault\n  location: file:///./secrets.yaml\n  keys:\n    TOKEN: api-token\n"
-    text = variant(("    baseUri: https://api.example.com/v1\n",
+def _file_bind(location: str, token: str = "'{{TOKEN}}'") -> str:
+    binds = (f"binds:\n- namespace: vault\n  location: {location}\n  keys:\n    TOKEN: api-token\n"
+             "    SPARE: spare-key\n")
+    return variant(("    baseUri: https://api.example.com/v1\n",
                     ("    baseUri: https://api.example.com/v1\n    authentication:\n      type: bearer\n"
-                     "      token: '{{TOKEN}}'\n"))).replace("capability:\n", binds + "capability:\n", 1)
-    error = only_error(tmp_path, text, "E300")
-    assert "`location`" in error.message
+                     f"      token: {token}\n"))).replace("capability:\n", binds + "capability:\n", 1)
+
+
+@pytest.mark.parametrize(("location", "file"), [
+    ("file:///./secrets.yaml", "./secrets.yaml"),
+    ("file://./conf/secrets.yaml", "./conf/secrets.yaml"),
+    ("file:///../shared/secrets.yaml", "../shared/secrets.yaml"),
+    ("file:///etc/demo/secrets%20a.json", "/etc/demo/secrets a.json"),
+])
+def test_a_bind_read_from_a_file_gives_its_used_keys_from_that_file(tmp_path: Path, location: str, file: str):
+    cap = built(tmp_path, _file_bind(location))
+    # the variable named like the key overrides the file; SPARE is used nowhere, so not read
+    assert cap.required_env == ("TOKEN",)
+    assert cap.consumers[0].auth is not None and cap.consumers[0].auth.templates[0].env_vars == ("TOKEN",)
+    (bind,) = cap.bind_files
+    assert (bind.namespace, bind.file, bind.file_env, bind.keys) == (
+        "vault", file, "DEMO_VAULT_BINDS_FILE", (("TOKEN", "api-token"),))
+    # under its namespace too
+    assert built(tmp_path, _file_bind(location, "'{{vault.TOKEN}}'")).bind_files == cap.bind_files
+
+
+def test_a_bind_file_nothing_uses_is_never_read(tmp_path: Path):
+    cap = built(tmp_path, _file_bind("file:///./secrets.yaml", "'{{env.OTHER}}'"))
+    assert cap.bind_files == () and cap.required_env == ("OTHER",)
+
+
+@pytest.mark.parametrize("location", ["https://vault.example.com/secrets.yaml", "file://host/secrets.yaml",
+                                      "file:///./conf/"])
+def test_a_bind_location_that_is_not_a_local_file_is_an_error(tmp_path: Path, location: str):
+    text = _file_bind(location)
+    error = only_error(tmp_path, text, "E200")
     assert error.line == line_of(text, "location:")
-    # unused, it changes nothing (W202 says it is unused)
-    built(tmp_path, text.replace("      token: '{{TOKEN}}'\n", "      token: '{{env.OTHER}}'\n"))
 
 
 # --- exposed inputs read at a JSONPath of the request body ----------------------------------

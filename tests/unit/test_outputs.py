@@ -226,6 +226,20 @@ def test_text_answer_passes_through_raw(tmp_path: Path):
     assert cap.rest.routes[0].answer == "raw"
 
 
+@pytest.mark.parametrize("fmt", ["html", "markdown"])
+def test_html_and_markdown_answers_pass_through_raw_and_are_not_mapped(tmp_path: Path, fmt: str):
+    text = variant(("        method: GET\n        inputParameters:\n",
+                    f"        method: GET\n        outputRawFormat: {fmt}\n        inputParameters:\n"))
+    cap = built(tmp_path, text)
+    assert cap.rest.routes[0].answer == "raw"
+    assert cap.mcp.tools[0].output.kind == "raw"
+    # the engine reads their tables and sections into JSON: mapping that is not implemented
+    mapped = text.replace(MCP_CALL, MCP_CALL + "      outputParameters:\n      - type: array\n"
+                          "        mapping: $.tables[0]\n")
+    error = only_error(tmp_path, mapped, "E300")
+    assert f"`outputRawFormat: {fmt}`" in error.message and error.line == line_of(mapped, "mapping: $.tables[0]") - 1
+
+
 def test_jsonpath_outside_the_subset_is_located(tmp_path: Path):
     text = with_outputs(mcp_outputs="      - type: array\n        mapping: $..id\n")
     error = only_error(tmp_path, text, "E150")
@@ -465,3 +479,61 @@ def test_ref_to_nothing_is_located(tmp_path: Path):
     text = variant((MCP_CALL, "      description: Get one item\n      ref: catalog.nothing\n"), text=text)
     error = only_error(tmp_path, text, "E155")
     assert error.line == line_of(text, "ref: catalog.nothing")
+
+
+# --- an operation without `call`, `steps` or outputs ------------------------------------------
+
+
+def test_an_operation_with_nothing_to_call_or_answer_answers_nothing(tmp_path: Path):
+    from naftiko_codegen.build import build
+    from naftiko_codegen.load import load_file
+    from naftiko_codegen.openapi import document as openapi_document
+
+    text = variant(("        name: get-item\n        call: api.get-item\n", "        name: get-item\n"),
+                   ("      description: Get one item\n      call: api.get-item\n", "      description: Get one item\n"))
+    (tmp_path / "demo.yaml").write_text(text, "utf-8")
+    found: list[Any] = []
+    build(load_file(tmp_path / "demo.yaml"), warnings=found)
+    warnings = [d for d in found if d.code == "W290"]
+    # the consumed operation of the same name is what was probably meant
+    assert [(d.line, d.hint) for d in warnings] == [
+        (line_of(text, "      - method: GET"), "did you mean `call: api.get-item`?"),
+        (line_of(text, "    tools:") + 1, "did you mean `call: api.get-item`?"),
+    ]
+    cap = built(tmp_path, text)
+    (route,) = cap.rest.routes
+    assert (route.answer, route.call, route.steps, route.empty) == ("empty", None, None, True)
+    assert not cap.rest.calls_upstream
+    assert list(openapi_document(cap)["paths"]["/items/{id}"]["get"]["responses"]) == ["204", "422"]
+    (tool,) = cap.mcp.tools
+    assert tool.answer == "mock" and tool.output.shape == ("object", (), ())
+
+
+def test_an_operation_with_nothing_to_call_runs(tmp_path: Path):
+    """The generated REST service answers 204 and the MCP tool `{}`, calling nothing."""
+    from fastapi.testclient import TestClient
+
+    text = variant(("        name: get-item\n        call: api.get-item\n", "        name: get-item\n"),
+                   ("      description: Get one item\n      call: api.get-item\n", "      description: Get one item\n"))
+    (tmp_path / "demo.yaml").write_text(text, "utf-8")
+    result = generate(tmp_path / "demo.yaml", tmp_path)
+    assert result.ok
+    writer.write(tmp_path / "out", {result.package: result.files})
+    sys.path.insert(0, str(tmp_path / "out"))
+    try:
+        rest = importlib.import_module("demo.rest")
+        mcp = importlib.import_module("demo.mcp_server")
+        with TestClient(rest.app) as http:
+            answer = http.get("/items/7")
+        assert (answer.status_code, answer.content) == (204, b"")
+
+        async def call() -> Any:
+            async with mcp.upstream.open():
+                return await mcp.call_tool(None, mcp.types.CallToolRequestParams(name="get-item", arguments={}))
+
+        tool = asyncio.run(call())
+        assert not tool.is_error and tool.content[0].text == "{}"
+    finally:
+        sys.path.remove(str(tmp_path / "out"))
+        for name in [m for m in sys.modules if m.split(".")[0] == "demo"]:
+            del sys.modules[name]
