@@ -489,13 +489,7 @@ class _Builder:
         if kind == "oauth2":
             return self.oauth2(spec, path)
         if kind == "oauth1":
-            # Real capabilities (Mastercard) give `consumerKey` and `signingKey`: an RSA private key
-            # signing with RSA-SHA256, which the generated packages cannot do with the standard
-            # library; the HMAC-SHA1 form needs a consumer secret and token secret none declares.
-            self.unsupported(path + ("type",), "OAuth 1.0a request signing (`type: oauth1`) on consumes",
-                             "RSA-SHA256 signing with `signingKey` needs an RSA implementation the generated "
-                             "packages do not carry; sign the requests in a gateway, or expose a bearer token")
-            return None
+            return self.oauth1(spec, path)
         if kind == "hmac":
             self.unsupported(path + ("type",), "HMAC request signing (`type: hmac`) on consumes",
                              "the block does not say which signing scheme the API expects (which headers, "
@@ -503,6 +497,26 @@ class _Builder:
             return None
         self.unsupported(path + ("type",), f"authentication type `{spec.get('type')}` on consumes")
         return None
+
+    def oauth1(self, spec: dict[str, Any], path: JsonPath) -> Auth | None:
+        """OAuth 1.0a request signing (RFC 5849) with RSA-SHA256 and a body hash, as Mastercard's
+        APIs require: real capabilities give `consumerKey` and `signingKey` (an RSA private key)
+        and nothing else (the schema refuses other keys), so no other signature method is asked for."""
+        missing = [k for k in ("consumerKey", "signingKey") if not spec.get(k)]
+        if missing:
+            self.error(path, "E210", "OAuth 1.0a request signing on consumes needs "
+                       + " and ".join(f"`{m}`" for m in missing),
+                       "write `consumerKey: '{{CONSUMER_KEY}}'` and `signingKey: '{{SIGNING_KEY}}'` "
+                       "(an RSA private key in PEM, or the path of a PEM file)")
+            return None
+        signing_key = self.template(spec["signingKey"])
+        if signing_key.is_literal:
+            # a private key written into the capability would be copied into the package
+            self.error(path + ("signingKey",), "E211",
+                       "the OAuth 1.0a `signingKey` is written in the capability instead of read from the environment",
+                       "write `signingKey: '{{SIGNING_KEY}}'` and put the PEM key (or its file's path) there")
+            return None
+        return Auth("oauth1", consumer_key=self.template(spec["consumerKey"]), signing_key=signing_key)
 
     def oauth2(self, spec: dict[str, Any], path: JsonPath) -> Auth | None:
         """OAuth 2.0 client credentials (RFC 6749 §4.4): the client gets its own access token."""

@@ -57,7 +57,7 @@ class Auth:
     """How requests to a consumed API carry its credentials (docs/semantics.md,
     "Authentication and forwarding")."""
 
-    kind: Literal["basic", "bearer", "apikey", "digest", "oauth2"]
+    kind: Literal["basic", "bearer", "apikey", "digest", "oauth2", "oauth1"]
     username: Template | None = None  # basic, digest
     password: Template | None = None  # basic, digest
     token: Template | None = None  # bearer
@@ -71,6 +71,8 @@ class Auth:
     client_id: Template | None = None  # oauth2
     client_secret: Template | None = None  # oauth2
     scopes: tuple[str, ...] = ()  # oauth2: requested scopes (none: the server's default)
+    consumer_key: Template | None = None  # oauth1
+    signing_key: Template | None = None  # oauth1: an RSA private key, PEM text or a PEM file's path
 
     @property
     def header_pairs(self) -> tuple[tuple[str, Template], ...]:
@@ -83,19 +85,21 @@ class Auth:
 
     @property
     def templates(self) -> tuple[Template, ...]:
-        found = [self.username, self.password, self.token, self.value, self.client_id, self.client_secret]
+        found = [self.username, self.password, self.token, self.value, self.client_id, self.client_secret,
+                 self.consumer_key, self.signing_key]
         found += [value for _name, value in self.headers]
         return tuple(t for t in found if t is not None)
 
     @property
     def sets_authorization(self) -> bool:
         """Whether the credential travels in the `Authorization` header."""
-        return self.kind in ("basic", "bearer", "digest", "oauth2")
+        return self.kind in ("basic", "bearer", "digest", "oauth2", "oauth1")
 
     @property
     def per_request(self) -> bool:
-        """Whether httpx computes the credential for each request (a challenge or a token)."""
-        return self.kind in ("digest", "oauth2")
+        """Whether httpx computes the credential for each request (a challenge, a token or a
+        signature)."""
+        return self.kind in ("digest", "oauth2", "oauth1")
 
 
 @dataclass(frozen=True)
@@ -642,6 +646,12 @@ class Capability:
     @property
     def uses_oauth2(self) -> bool:
         return any(c.auth is not None and c.auth.kind == "oauth2" for c in self.consumers)
+
+    @property
+    def uses_oauth1(self) -> bool:
+        """Whether some consumed API's requests are signed (OAuth 1.0a, RSA-SHA256): only then do
+        the package and its requirements carry `cryptography`."""
+        return any(c.auth is not None and c.auth.kind == "oauth1" for c in self.consumers)
 
     @property
     def client_helpers(self) -> tuple[str, ...]:

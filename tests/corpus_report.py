@@ -34,6 +34,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -54,12 +55,25 @@ from naftiko_codegen.pipeline import generate
 
 _PLACEHOLDER = re.compile(r"\{\{?\s*([^{}\s]+)\s*\}?\}")
 _VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")  # RFC 5849 3.6
+_TEST_KEYS: list[Any] = []  # one RSA key for every OAuth 1.0a spec: generating one takes a while
+
+
+def _test_key() -> Any:
+    if not _TEST_KEYS:
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        _TEST_KEYS.append(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    return _TEST_KEYS[0]
 
 
 class Recorder:
     """An upstream that answers every request with `{}` and remembers it. Under a path prefix
     in `digest` it first challenges (HTTP Digest, MD5, qop=auth) and records only requests whose
-    digest it verifies itself; at a path in `token_paths` it issues OAuth 2.0 access tokens.
+    digest it verifies itself; under a prefix in `oauth1` it records only requests whose OAuth
+    1.0a signature (RSA-SHA256, body hash) it verifies itself with the public key, answering 401
+    and noting why in `oauth1_failures` otherwise; at a path in `token_paths` it issues OAuth 2.0
+    access tokens.
     `answers[path]` (or `answers["*"]`, or the first of `patterns` matching the path) is the
     sample document an output mapping is checked against."""
 
@@ -75,6 +89,51 @@ class Recorder:
         self.token_paths: set[str] = set()
         self.token_requests: list[dict[str, Any]] = []
         self.patterns: list[tuple[re.Pattern[str], bytes]] = []  # first match answers
+        self.oauth1: dict[str, tuple[str, Any]] = {}  # path prefix -> (consumer key, RSA public key)
+        self.oauth1_failures: list[str] = []
+        self.nonces: set[str] = set()
+
+    def _oauth1_problem(self, seen: dict[str, Any], consumer_key: str, public_key: Any) -> str:
+        """Why the request's OAuth 1.0a signature is wrong (empty: it verifies). The base string
+        is rebuilt here from the request as received (RFC 5849 section 3.4.1)."""
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        header = seen["headers"].get("authorization", "")
+        if not header.startswith("OAuth "):
+            return "no `Authorization: OAuth` header"
+        oauth = {unquote(k): unquote(v) for k, v in re.findall(r'([\w%.~-]+)="([^"]*)"', header[6:])}
+        wanted = {"oauth_consumer_key", "oauth_nonce", "oauth_signature_method", "oauth_timestamp",
+                  "oauth_version", "oauth_body_hash", "oauth_signature"}
+        if wanted - set(oauth):
+            return "OAuth header lacks " + ", ".join(sorted(wanted - set(oauth)))
+        if oauth["oauth_consumer_key"] != consumer_key:
+            return "oauth_consumer_key is not the one the spec sets"
+        if (oauth["oauth_signature_method"], oauth["oauth_version"]) != ("RSA-SHA256", "1.0"):
+            return f"signature method {oauth['oauth_signature_method']} version {oauth['oauth_version']}"
+        if oauth["oauth_body_hash"] != base64.b64encode(hashlib.sha256(seen["body"]).digest()).decode():
+            return "oauth_body_hash is not the body's"
+        if not oauth["oauth_timestamp"].isdigit() or abs(int(oauth["oauth_timestamp"]) - time.time()) > 300:
+            return f"oauth_timestamp {oauth['oauth_timestamp']!r} is not now"
+        if not oauth["oauth_nonce"] or oauth["oauth_nonce"] in self.nonces:
+            return "oauth_nonce is empty or used before"
+        self.nonces.add(oauth["oauth_nonce"])
+
+        def enc(text: str) -> str:
+            return "".join(chr(b) if chr(b) in _UNRESERVED else f"%{b:02X}" for b in text.encode())
+
+        params = parse_qsl(seen["query"], keep_blank_values=True)
+        params += [(k, v) for k, v in oauth.items() if k != "oauth_signature"]
+        normalised = "&".join(f"{k}={v}" for k, v in sorted((enc(k), enc(v)) for k, v in params))
+        uri = "http://" + seen["headers"].get("host", "").lower() + seen["path"]
+        base = f"{seen['method'].upper()}&{enc(uri)}&{enc(normalised)}"
+        try:
+            public_key.verify(base64.b64decode(oauth["oauth_signature"]), base.encode(),
+                              padding.PKCS1v15(), hashes.SHA256())
+        except (InvalidSignature, ValueError):
+            return "oauth_signature does not verify against the base string " + base[:120]
+        return ""
 
     def _digest_ok(self, method: str, path: str, header: str, user: str, password: str) -> bool:
         if not header.startswith("Digest "):
@@ -118,6 +177,14 @@ class Recorder:
             await self._answer(send, 200, json.dumps({"access_token": self.TOKEN, "token_type": "Bearer",
                                                       "expires_in": 3600}).encode())
             return
+        for prefix, (consumer_key, public_key) in self.oauth1.items():
+            if seen["path"].startswith(prefix):
+                problem = self._oauth1_problem(seen, consumer_key, public_key)
+                if problem:
+                    self.oauth1_failures.append(f"{seen['method']} {seen['path']}: {problem}")
+                    await self._answer(send, 401, b"{}")
+                    return
+                break
         full = seen["path"] + ("?" + seen["query"] if seen["query"] else "")
         for prefix, (user, password) in self.digest.items():
             if seen["path"].startswith(prefix) and not self._digest_ok(
@@ -238,6 +305,7 @@ def _prepare_auth(consumers: list[dict[str, Any]], upstream: str, recorder: Reco
     env: dict[str, str] = {}
     recorder.digest.clear()
     recorder.token_paths.clear()
+    recorder.oauth1.clear()
     for consumer in consumers:
         auth = consumer.get("authentication") or {}
         base_path = urlsplit(str(consumer["baseUri"])).path
@@ -248,6 +316,16 @@ def _prepare_auth(consumers: list[dict[str, Any]], upstream: str, recorder: Reco
             path = f"/__token__/{consumer['namespace']}"
             recorder.token_paths.add(path)
             env[env_prefix(str(consumer["namespace"])) + "_TOKEN_URL"] = upstream + path
+        if _auth_kind(auth) == "oauth1":
+            # the signing key's variables hold a fresh PEM key; the recorder checks with its half
+            from cryptography.hazmat.primitives import serialization
+
+            key = _test_key()
+            pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()).decode()
+            for name in _VARIABLE.findall(str(auth.get("signingKey", ""))):
+                env[name.rpartition(".")[2]] = pem
+            recorder.oauth1[base_path or "/"] = (_resolved(auth.get("consumerKey", "")), key.public_key())
     return env
 
 
@@ -326,6 +404,7 @@ def check_package(folder: Path, package: str, spec: dict[str, Any], spec_text: s
     if ruff.returncode != 0:
         problems.append("ruff: " + ruff.stdout.strip().splitlines()[0] if ruff.stdout else "ruff failed")
     env_backup = dict(os.environ)
+    failures = len(recorder.oauth1_failures)
     os.environ.update(_secrets(spec_text))
     for bind in spec.get("binds") or []:  # bound secrets are read from the variables binds name
         if isinstance(bind, dict) and bind.get("location"):
@@ -366,16 +445,24 @@ def check_package(folder: Path, package: str, spec: dict[str, Any], spec_text: s
         single = len(capability.get("consumes", [])) == 1
         bases = {c["namespace"]: f"{upstream}{_base_path(str(c['baseUri']))}" for c in capability.get("consumes", [])}
         kwargs = {"base_uri": next(iter(bases.values()))} if single else {"base_uris": bases}
+        from naftiko_codegen.names import dedupe, python_identifier
+
+        # operations named alike in several consumed APIs: the client suffixes `_2`, `_3` in order
+        calls = [(consumer, resource, op) for consumer in capability.get("consumes", [])
+                 for resource in consumer.get("resources", []) for op in resource.get("operations", [])]
+        methods = dedupe([python_identifier(str(op.get("name") or op.get("id")), fallback="operation")
+                          for _, _, op in calls])
         with client_cls(**kwargs) as client:
-            for consumer in capability.get("consumes", []):
+            for (consumer, resource, op), method in zip(calls, methods, strict=True):
                 base_path = _base_path(str(consumer["baseUri"]))
-                for resource in consumer.get("resources", []):
-                    for op in resource.get("operations", []):
-                        problems += _call_one(client, client_module, spec, consumer, resource, op, base_path, recorder)
+                problems += _call_one(client, client_module, spec, consumer, resource, op, base_path, recorder,
+                                      method)
         problems += check_outputs(folder, package, capability, bases, recorder, spec.get("binds"))
     except Exception as exc:  # noqa: BLE001 - any failure of a generated package is a finding
         problems.append(f"{type(exc).__name__}: {str(exc)[:200]}")
     finally:
+        # why the upstream refused a signature, wherever the request came from
+        problems += [f"OAuth 1.0a {f}" for f in dict.fromkeys(recorder.oauth1_failures[failures:])]
         os.environ.clear()
         os.environ.update(env_backup)
         sys.path.remove(str(folder))
@@ -473,7 +560,8 @@ def _check_rest_extras(rest: Any, adapter: dict[str, Any], consumers: list[dict[
 
 
 def _call_one(client: Any, module: Any, spec: dict[str, Any], consumer: dict[str, Any],
-              resource: dict[str, Any], op: dict[str, Any], base_path: str, recorder: Recorder) -> list[str]:
+              resource: dict[str, Any], op: dict[str, Any], base_path: str, recorder: Recorder,
+              method: str) -> list[str]:
     from naftiko_codegen.names import dedupe, python_identifier
 
     params = list(consumer.get("inputParameters") or []) + list(op.get("inputParameters") or [])
@@ -484,7 +572,7 @@ def _call_one(client: Any, module: Any, spec: dict[str, Any], consumer: dict[str
     kind = _auth_kind(auth)
     credentials = set(_credential_headers(auth)) | {str(
         auth.get("key") or auth.get("name") or auth.get("header") or "").lower()}
-    if kind == "digest":
+    if kind in ("digest", "oauth1"):
         credentials.add("authorization")
     callers = {"tools", "rest"} | {str(a.get("namespace")) for a in spec.get("capability", {}).get("exposes") or []}
     for p, arg in zip(params, names, strict=True):
@@ -518,15 +606,12 @@ def _call_one(client: Any, module: Any, spec: dict[str, Any], consumer: dict[str
                 values[name] = kwargs[arg] = [7, f"v-{name}"[:20]]
     elif template is not None and template[0] == "whole" and not any(p.get("in") == "body" for p in params):
         values["body"] = kwargs[dedupe([*taken, "body"])[-1]] = {"k": "v"}
-    method = python_identifier(str(op.get("name") or op.get("id")), fallback="operation")
-    candidates = sorted((m for m in dir(client) if m == method or re.fullmatch(re.escape(method) + r"_\d+", m)),
-                        key=lambda m: m != method)
-    if not candidates:
-        return [f"client method for {op.get('name')} missing"]
+    if not hasattr(client, method):
+        return [f"client method {method} for {op.get('name')} missing"]
     before = len(recorder.requests)
     challenges, tokens = recorder.challenges, len(recorder.token_requests)
     try:
-        getattr(client, candidates[0])(**kwargs)
+        getattr(client, method)(**kwargs)
     except module.ApiError as exc:
         return [f"{op.get('name')}: {exc}"]
     if len(recorder.requests) != before + 1:

@@ -423,14 +423,14 @@ def test_unsupported_authentication(tmp_path: Path):
         (
             "    baseUri: https://api.example.com/v1\n",
             (
-                "    baseUri: https://api.example.com/v1\n    authentication:\n      type: oauth1\n"
-                "      consumerKey: key\n"
+                "    baseUri: https://api.example.com/v1\n    authentication:\n      type: hmac\n"
+                "      apiId: key\n"
             ),
         ),
     )
     error = only_error(tmp_path, text, "E300")
-    assert "oauth1" in error.message
-    assert error.line == line_of(text, "type: oauth1")
+    assert "hmac" in error.message
+    assert error.line == line_of(text, "type: hmac")
 
 
 def test_unsupported_steps(tmp_path: Path):

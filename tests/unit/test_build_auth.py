@@ -80,11 +80,62 @@ def test_api_key_over_several_headers(tmp_path: Path):
     assert cap.required_env == ("A", "B")
 
 
-@pytest.mark.parametrize(("kind", "words"), [("oauth1", "OAuth 1.0a"), ("hmac", "HMAC request signing")])
-def test_signing_schemes_are_refused_by_name(tmp_path: Path, kind: str, words: str):
-    text = with_auth(f"      type: {kind}\n")
+def test_hmac_signing_is_refused_by_name(tmp_path: Path):
+    text = with_auth("      type: hmac\n      apiId: '{{env.ID}}'\n      apiKey: '{{env.KEY}}'\n")
     error = only_error(tmp_path, text, "E300")
-    assert words in error.message and error.line == line_of(text, f"type: {kind}")
+    assert "HMAC request signing" in error.message and error.line == line_of(text, "type: hmac")
+
+
+def test_unknown_schemes_are_refused_by_validation(tmp_path: Path):
+    text = with_auth("      type: kerberos\n")
+    error = only_error(tmp_path, text, "E112")
+    assert "kerberos" in error.message and error.line == line_of(text, "type: kerberos")
+
+
+def test_oauth1_signs_with_the_key_from_the_environment(tmp_path: Path):
+    # the block Mastercard's capabilities carry
+    text = with_auth("      type: oauth1\n      consumerKey: '{{env.CK}}'\n      signingKey: '{{env.SK}}'\n")
+    text = variant(("        - name: id\n          in: path\n",
+                    "        - name: id\n          in: path\n        - name: Authorization\n          in: header\n"),
+                   text=text)
+    assert "W213" in build_warnings(tmp_path, text)  # the signature is the Authorization header
+    cap = built(tmp_path, text)
+    auth = cap.consumers[0].auth
+    assert auth is not None and auth.kind == "oauth1" and auth.per_request and auth.sets_authorization
+    assert auth.consumer_key is not None and auth.consumer_key.env_vars == ("CK",)
+    assert auth.signing_key is not None and auth.signing_key.env_vars == ("SK",)
+    assert [p.name for p in cap.operations[0].parameters] == ["id"]
+    assert cap.required_env == ("CK", "SK")
+    assert cap.uses_oauth1 and cap.per_request_auth and not cap.uses_oauth2
+
+
+def test_only_oauth1_packages_need_cryptography(tmp_path: Path):
+    from naftiko_codegen.pipeline import generate
+
+    signed = write(tmp_path, with_auth("      type: oauth1\n      consumerKey: '{{env.CK}}'\n"
+                                       "      signingKey: '{{env.SK}}'\n"))
+    result = generate(signed, tmp_path)
+    assert result.ok
+    assert "cryptography" in result.files["requirements.txt"]
+    assert "from cryptography" in result.files["_runtime.py"]
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    result = generate(write(plain, with_auth("      type: bearer\n      token: '{{env.T}}'\n")), plain)
+    assert result.ok
+    assert "cryptography" not in result.files["requirements.txt"]
+    assert "cryptography" not in result.files["_runtime.py"] and "OAuth1" not in result.files["client.py"]
+
+
+@pytest.mark.parametrize(("block", "code", "where"), [
+    ("      type: oauth1\n      consumerKey: '{{env.CK}}'\n", "E210", "type: oauth1"),
+    ("      type: oauth1\n      signingKey: '{{env.SK}}'\n", "E210", "type: oauth1"),
+    ("      type: oauth1\n      consumerKey: '{{env.CK}}'\n      signingKey: '-----BEGIN PRIVATE KEY-----'\n",
+     "E211", "signingKey:"),
+])
+def test_oauth1_needs_both_keys_and_a_key_from_the_environment(tmp_path: Path, block: str, code: str, where: str):
+    text = with_auth(block)
+    error = only_error(tmp_path, text, code)
+    assert error.line == line_of(text, where)
 
 
 def test_exposed_authentication_on_rest_and_mcp(tmp_path: Path):
