@@ -91,7 +91,7 @@ def test_hostile_source_names(cache_dir: Path):
     inert = 0
     for source in HOSTILE_SOURCES:
         cap = _capability(spec, source)
-        header, standin = emit.headers(cap)
+        header, _ = emit.headers(cap)
         inert += emit._inert(header)
         produced = {k: v for k, v in emit.emit(cap).items() if k.endswith(".py")}
         assert produced == _expected(cap), source
