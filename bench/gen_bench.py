@@ -188,7 +188,37 @@ def bench_track_batch(exe: list[str], runs: int) -> Json:
         env=child_env(),
     )
     pipeline["reused"] = reused
+    pipeline["edited"] = _bench_after_edit(exe, runs)
+    # no cache at all: black formats every file, as on a machine that never ran naftiko-gen
+    pipeline["cold"], _ = _timed(
+        "naftiko-gen specs/track-batch.yaml (cold: NAFTIKO_GEN_CACHE=off)",
+        lambda out: [*exe, str(TRACK_BATCH_SPEC), "--out", str(out)],
+        runs,
+        env=child_env({"NAFTIKO_GEN_CACHE": "off"}),
+    )
     return pipeline
+
+
+def _bench_after_edit(exe: list[str], runs: int) -> Json:
+    """The first run after a one-line edit of the spec's description (a new edit before every
+    run, caches on as a user has them): the run a developer waits for after changing a spec."""
+    with tempfile.TemporaryDirectory(prefix="bench-edit-") as tmp:
+        spec = Path(tmp) / "specs" / "track-batch.yaml"
+        spec.parent.mkdir()
+        original = TRACK_BATCH_SPEC.read_text("utf-8")
+        marker = "business surface."
+        assert marker in original, "the edit below no longer applies to specs/track-batch.yaml"
+        count = [0]
+
+        def edit_then_argv(out: Path) -> list[str]:
+            count[0] += 1
+            spec.write_text(original.replace(marker, f"business surface (edit {count[0]}).", 1),
+                            "utf-8")
+            return [*exe, str(spec), "--out", str(out)]
+
+        timed, _ = _timed("naftiko-gen specs/track-batch.yaml (after a description edit)",
+                          edit_then_argv, runs, env=child_env())
+    return timed
 
 
 def _corpus_files(corpus: Path) -> list[Path]:

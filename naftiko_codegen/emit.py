@@ -6,10 +6,13 @@ Like sqlc's Generate, nothing here touches the disk: writing or diffing is outpu
 from __future__ import annotations
 
 import functools
+import hashlib
+import re
+from types import SimpleNamespace
 
 from .model import Capability
 from .openapi import render as render_openapi
-from .render import environment
+from .render import environment, py_literal
 
 # (template, output file) for every file of a package; adapters the spec lacks are skipped.
 _FILES = (
@@ -45,9 +48,27 @@ def _env():
     return environment()
 
 
-def format_python(path: str, source: str) -> str:
+def format_python(path: str, source: str, header: str = "", standin: str = "",
+                  sha256: str = "") -> str:
     """black, in-process, with fixed settings (no configuration file is consulted), through the
-    content cache: the same source always gives the same bytes."""
+    content cache: the same source always gives the same bytes.
+
+    `header` (the comment lines the text starts with) and `sha256` (the spec's, which also
+    appears in string literals) are the per-spec values every file carries. The cache is looked
+    up with them replaced by `standin` (the same header for a fixed source name and
+    `SHA256_STANDIN`), and the real values are put back into black's output, so that a spec
+    edit only re-formats the files whose code changed. See `_neutral` for why this is exact."""
+    neutral = _neutral(source, header, standin, sha256)
+    if neutral is not None:
+        formatted = _black_cached(path, neutral)
+        restored = _restore(formatted, neutral, header, standin, sha256)
+        if restored is not None:
+            return restored
+        # black changed a stand-in after all (not expected): no shortcut
+    return _black_cached(path, source)
+
+
+def _black_cached(path: str, source: str) -> str:
     from .cache import cached_text
 
     try:
@@ -58,9 +79,86 @@ def format_python(path: str, source: str) -> str:
         raise FormatError(f"generated {path} is not valid Python: {exc}") from None
 
 
+# The stand-in for a spec's sha256: same length, same alphabet (so a string literal holding it
+# has the same width and needs no escaping), and nothing a spec hashes to in practice.
+SHA256_STANDIN = hashlib.sha256(b"naftiko-gen: stand-in for the spec's sha256").hexdigest()
+_STANDIN_HEAD = SHA256_STANDIN[:60]
+# the two literals as black leaves them: quotes normalised, maybe a line break between them
+_STANDIN_SPLIT = re.compile(re.escape(_STANDIN_HEAD) + r"(['\"]\s*['\"])" + SHA256_STANDIN[60:])
+STANDIN_SOURCE = "SOURCE"
+# A header line black leaves exactly as it is, and whose text cannot change how black formats
+# anything else: `# ` then printable ASCII, no trailing blank, and none of the comment
+# directives black obeys (`fmt: off/on/skip`, `yapf: disable/enable`) or the type comments it
+# treats apart.
+_INERT_LINE = re.compile(r"# [ -~]*[!-~]")
+_DIRECTIVE = re.compile(r"fmt|yapf|type\s*:", re.IGNORECASE)
+
+
+def _inert(header: str) -> bool:
+    return bool(header) and all(
+        _INERT_LINE.fullmatch(line) and not _DIRECTIVE.search(line) for line in header.split("\n")
+    )
+
+
+def _neutral(source: str, header: str, standin: str, sha256: str) -> str | None:
+    """`source` with its header replaced by `standin` and the sha256 by its stand-in, or None
+    when that would not be exact (then the real text is formatted).
+
+    Why black's output for this text, with the real values put back, is black's output for the
+    real text: both headers are blocks of the same number of standalone comment lines before
+    the first statement. black copies such a comment unchanged when it starts with `# ` and has
+    no trailing blank (those are the only two things it normalises in a comment), never reflows
+    or joins comments, does not measure a standalone comment against the line length, and lets
+    a comment's text change nothing else unless it is a directive or a type comment (both
+    excluded by `_inert`). The sha256 is 64 hex digits either way, in comments or in string
+    literals (whole, or split in two adjacent literals by the `py` filter), so every width black
+    measures is the same and no escaping differs; the real one cannot occur in the text by
+    accident, and the stand-in must not occur at all, or putting the real one back would change
+    text that was there. tests/unit/test_format_standin.py checks
+    this against formatting the real text, for many specs and hostile source names."""
+    if not (header and standin and source.startswith(header + "\n")):
+        return None
+    if not (_inert(header) and _inert(standin)) or header.count("\n") != standin.count("\n"):
+        return None
+    if len(sha256) != 64 or _STANDIN_HEAD in source:
+        return None
+    body = source[len(header):].replace(sha256, SHA256_STANDIN)
+    # the `py` filter writes it as two adjacent literals, 60 digits then 4
+    body = body.replace(py_literal(sha256), py_literal(SHA256_STANDIN))
+    return standin + body
+
+
+def _restore(formatted: str, neutral: str, header: str, standin: str, sha256: str) -> str | None:
+    """black's output for the stand-in text, with the real header and sha256 put back."""
+    if not formatted.startswith(standin + "\n"):
+        return None
+    if formatted.count(_STANDIN_HEAD) != neutral.count(_STANDIN_HEAD):
+        return None  # black neither splits nor joins string literals; never happens
+    body = _STANDIN_SPLIT.sub(lambda m: sha256[:60] + m.group(1) + sha256[60:],
+                              formatted[len(standin):])
+    body = body.replace(SHA256_STANDIN, sha256)
+    if _STANDIN_HEAD in body:
+        return None  # a form of the stand-in this function does not know
+    return header + body
+
+
+@functools.cache
+def _header_macro():
+    return _env().get_template("_header.j2").module.header
+
+
+def headers(cap: Capability) -> tuple[str, str]:
+    """The header `_header.j2` writes for `cap`, and the stand-in header."""
+    macro = _header_macro()
+    standin = SimpleNamespace(generator_version=cap.generator_version, source=STANDIN_SOURCE,
+                              source_sha256=SHA256_STANDIN)
+    return str(macro(cap)), str(macro(standin))
+
+
 def emit(cap: Capability) -> dict[str, str]:
     """Every file of the package for `cap`, keyed by path relative to the output folder."""
     env = _env()
+    header, standin = headers(cap)
     files: dict[str, str] = {}
     for template, name in _FILES:
         if name == "rest.py" and cap.rest is None:
@@ -70,7 +168,7 @@ def emit(cap: Capability) -> dict[str, str]:
         text = env.get_template(template).render(cap=cap, rest=cap.rest, mcp=cap.mcp)
         path = f"{cap.package}/{name}"
         if name.endswith(".py"):
-            text = format_python(path, text)
+            text = format_python(path, text, header, standin, cap.source_sha256)
         else:
             text = text.rstrip("\n") + "\n"
         files[path] = text
