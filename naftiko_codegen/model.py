@@ -316,10 +316,12 @@ class Call:
 @dataclass(frozen=True)
 class RestInput:
     name: str
-    location: Literal["path", "query", "header", "body"]  # body: the whole JSON request body
+    # body: the whole JSON request body; field: a member of the JSON request body object
+    location: Literal["path", "query", "header", "body", "field"]
     schema: dict[str, Any]
     required: bool
     description: str
+    field: tuple[str, ...] = ()  # field: where the value is in the body object (names)
 
     @property
     def route_key(self) -> str:
@@ -347,6 +349,8 @@ class RestRoute:
     call: Call | None  # None: orchestrated (`steps`) or a mock
     output: Output
     steps: Steps | None = None
+    # the JSON Schema of the request body object when inputs are its fields (location "field")
+    body_schema: dict[str, Any] | None = None
 
     @property
     def calls(self) -> str:
@@ -361,6 +365,10 @@ class RestRoute:
     @property
     def body_input(self) -> RestInput | None:
         return next((i for i in self.inputs if i.location == "body"), None)
+
+    @property
+    def body_fields(self) -> tuple[RestInput, ...]:
+        return tuple(i for i in self.inputs if i.location == "field")
 
     @property
     def body_verbatim(self) -> bool:
@@ -399,7 +407,12 @@ class RestAdapter:
 
     @property
     def needs_coercion(self) -> bool:
-        return any(i.location != "body" for r in self.routes for i in r.inputs)
+        return any(i.location not in ("body", "field") for r in self.routes for i in r.inputs)
+
+    @property
+    def reads_fields(self) -> bool:
+        """Some route reads its inputs from the members of a JSON request body object."""
+        return any(r.body_fields for r in self.routes)
 
     @property
     def health_paths(self) -> tuple[str, ...]:

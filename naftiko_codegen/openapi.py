@@ -82,7 +82,7 @@ def _operation(route: RestRoute) -> dict[str, Any]:
         operation["description"] = description
     parameters: list[dict[str, Any]] = [_ref("parameters", "RequestId")]
     for i in route.inputs:
-        if i.location == "body":
+        if i.location in ("body", "field"):
             continue
         parameter: dict[str, Any] = {
             "name": i.route_key if i.location == "path" else i.name,
@@ -103,6 +103,13 @@ def _operation(route: RestRoute) -> dict[str, Any]:
         if body.description:
             request_body["description"] = body.description
         operation["requestBody"] = request_body
+    elif route.body_schema is not None:
+        # the inputs are members of one JSON object (docs/semantics.md, "REST request bodies
+        # with several fields"); the body may be left out when none is required
+        operation["requestBody"] = {
+            "required": bool(route.body_schema.get("required")),
+            "content": {"application/json": {"schema": route.body_schema}},
+        }
     passthrough = route.output.kind != "mapped" and route.steps is None
     responses: dict[str, Any] = {
         "200": _response(
@@ -115,7 +122,7 @@ def _operation(route: RestRoute) -> dict[str, Any]:
     }
     local = (
         {"502", "504"}
-        | ({"400", "413"} if body is not None else set())
+        | ({"400", "413"} if body is not None or route.body_schema is not None else set())
         | ({"422"} if route.inputs else set())
     )
     for status, why in _LOCAL.items():
