@@ -1026,7 +1026,7 @@ class _Builder:
                         self.unsupported(obase + ("inputParameters",), f"`in: {location}` on an exposed REST input")
                         continue
                     field: tuple[str, ...] = ()
-                    if location == "body":
+                    if location == "body" and name != "body":
                         # a member of the JSON request body object: the one of its name, or the one
                         # its `value` names (`$.user.id`), as the reference engine reads it
                         location, field = "field", (name,)
@@ -1046,7 +1046,8 @@ class _Builder:
                         inputs[var] = RestInput(var, "path", {"type": "string"}, True, "")
 
                 def fill(param: Parameter, ref: str | None, literal: Any, where: JsonPath,
-                         inputs: dict[str, RestInput] = inputs, op: dict[str, Any] = op) -> Argument | None:
+                         inputs: dict[str, RestInput] = inputs, op: dict[str, Any] = op,
+                         method: str = method) -> Argument | None:
                     if ref is None:
                         return Argument(param, "literal", literal=literal)
                     if ref not in inputs:
