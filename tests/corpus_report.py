@@ -973,7 +973,14 @@ def check_rest_bodies(package: str, spec: dict[str, Any], recorder: Recorder) ->
                                 usable = False  # a literal: not what this check is about
                                 break
                             ref = key
-                        value: Any = [i, f"f-{ref}"[:20]]  # not a string: types must be kept
+                        typed = next((p for p in params if str(p["name"]) == name and p.get("type")), None)
+                        given_type = (declared.get(ref) or {}).get("type")
+                        if given_type or typed:  # a value of the declared type, distinct per member
+                            kind = str(given_type or typed["type"])  # type: ignore[index]
+                            value = {"integer": 7 + i, "number": 1.5 + i, "boolean": i % 2 == 0, "array": [i, ref],
+                                     "object": {"k": i}}.get(kind, f"f{i}-{ref}"[:20])
+                        else:
+                            value = [i, f"f-{ref}"[:20]]  # not a string: a template must keep types
                         var = next((v for v in route_vars if _same(v, ref)), None)
                         given = declared.get(ref)
                         elsewhere = next((p.get("in", "query") for p in params if str(p["name"]) == name

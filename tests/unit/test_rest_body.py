@@ -146,3 +146,9 @@ def test_object_value_of_a_query_parameter_is_json_text(tmp_path: Path) -> None:
     (param,) = cap.operations[0].parameters
     assert param.fixed is not None
     assert [p.literal for p in param.fixed.parts] == ['{"a":[1,true]}']
+
+
+def test_an_argument_named_like_a_builder_local_is_renamed(tmp_path: Path) -> None:
+    # `url` would be overwritten by the request builder's own `url` (rubygems `create-webhook`)
+    cap = _built(_spec(tmp_path, "                - {name: url, in: body}\n                - {name: content, in: body}"))
+    assert [p.arg for p in cap.operations[0].parameters] == ["url_", "content_"]
