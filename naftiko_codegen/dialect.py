@@ -94,6 +94,7 @@ class _Dialect:
         self.repeated_operations()
         self.lost_placeholders()
         self.misaddressed_calls()
+        self.self_addressed_calls()
         self.repeated_routes()
         return self.out
 
@@ -367,6 +368,33 @@ class _Dialect:
                       f"with an operation `{name}`, so the call goes to `{owner}.{name}`",
                       f"write `call: {owner}.{name}`")
 
+    def self_addressed_calls(self) -> None:
+        """`call: x-content-api.createPosts` inside the adapter whose namespace is
+        `x-content-api`: an exposed namespace names no consumed API, and the operation name
+        names exactly one consumed operation (as written, else once its case and separators are
+        ignored), so the call goes there (W310). Anything else stays for the validator (E101)."""
+        names = _consumed_names(self.capability)
+        namespaces = {ns for found in names.values() for ns in found}
+        exposed = {str(_dict(a).get("namespace")) for a in _list(self.capability.get("exposes"))}
+        for path, caller, _resource in _callers(self.capability):
+            call = caller.get("call")
+            if not isinstance(call, str) or "." not in call:
+                continue
+            namespace, _, name = call.partition(".")
+            if namespace in namespaces or namespace not in exposed:
+                continue
+            owners = [(ns, name) for ns in names.get(name, [])]
+            if not owners:
+                owners = [(ns, other) for other, found in names.items() if _loose(other) == _loose(name) for ns in found]
+            if len(owners) != 1:
+                continue
+            owner, target = owners[0]
+            caller["call"] = f"{owner}.{target}"
+            self.warn(path + ("call",), "W310",
+                      f"`call: {call}` names the exposed adapter `{namespace}`, not a consumed API; "
+                      f"`{owner}.{target}` is the only consumed operation named so, and the call goes there",
+                      f"write `call: {owner}.{target}`")
+
     # --- REST routes declared twice --------------------------------------------------------
 
     def repeated_routes(self) -> None:
@@ -438,6 +466,11 @@ class _Dialect:
                     _place_from(self.doc, base + ("resources", new_ri, "operations", 0), opath)
                     _delete(self.doc, base + ("resources", ri, "operations"), oi)
                 ri += 1
+
+
+def _loose(name: str) -> str:
+    """A name without case or separators: `list-observed-apis` and `listObservedApis` agree."""
+    return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
 def _consumed_names(capability: dict[str, Any]) -> dict[str, list[str]]:

@@ -292,6 +292,21 @@ def _as_written(spec: dict[str, Any], where: Path) -> dict[str, Any]:
                         op["path"] = str(op.get("path") or "").rstrip("/") + "/{" + str(p["name"]) + "}"
                         path += "/{" + str(p["name"]) + "}"
     capability["consumes"] = merged
+    # a call naming the exposed adapter's own namespace goes to the one consumed operation of
+    # that name (as written, else without case and separators)
+    owners = [(str(c.get("namespace")), str(op.get("name"))) for c in merged for r in c.get("resources") or []
+              for op in r.get("operations") or []]
+    exposed = {str(a.get("namespace")) for a in capability.get("exposes") or []}
+    for adapter in capability.get("exposes") or []:
+        for caller in [o for r in adapter.get("resources") or [] for o in r.get("operations") or []] + list(
+                adapter.get("tools") or []):
+            namespace, _, name = str(caller.get("call", "")).partition(".")
+            if namespace not in exposed or namespace in {ns for ns, _ in owners}:
+                continue
+            found = [o for o in owners if o[1] == name] or [
+                o for o in owners if re.sub(r"[^a-z0-9]", "", o[1].lower()) == re.sub(r"[^a-z0-9]", "", name.lower())]
+            if len(found) == 1:
+                caller["call"] = f"{found[0][0]}.{found[0][1]}"
     return spec
 
 
