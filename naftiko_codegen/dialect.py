@@ -437,8 +437,19 @@ class _Dialect:
                         continue
                     target = consumed.get(str(op.get("call")))
                     present = set(PATH_PLACEHOLDER.findall(raw))
-                    bound = set(_dict(op.get("with")))  # a path parameter the call already fills stays so
-                    extra = [n for n in _path_params(target) if n not in present and n not in bound] if target else []
+                    # a path parameter the call fills with a literal stays so; one `with` fills from a
+                    # caller input the route lacks (`rcn: rest.rcn`) gets that input's placeholder
+                    callers = {"rest", str(_dict(adapter).get("namespace"))}
+                    extra: list[str] = []
+                    for n in _path_params(target) if target else []:
+                        if n not in _dict(op.get("with")):
+                            extra.append(n)
+                            continue
+                        ref = _caller_ref(_dict(op.get("with"))[n], callers)
+                        declared = {str(_dict(p).get("name")) for p in _list(op.get("inputParameters"))}
+                        if ref is not None and ref not in present and ref not in declared:
+                            extra.append(ref)
+                    extra = [n for n in dict.fromkeys(extra) if n not in present]
                     new_path = raw.rstrip("/") + "".join("/{" + n + "}" for n in extra)
                     new_route = (route[0], _route_key(new_path))
                     if not extra or new_route in seen:
@@ -466,6 +477,17 @@ class _Dialect:
                     _place_from(self.doc, base + ("resources", new_ri, "operations", 0), opath)
                     _delete(self.doc, base + ("resources", ri, "operations"), oi)
                 ri += 1
+
+
+def _caller_ref(value: Any, callers: set[str]) -> str | None:
+    """`rest.x`, `<namespace>.x` or `{{rest.x}}` -> `x`, a caller's input; else None."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text.startswith("{{") and text.endswith("}}"):
+        text = text[2:-2].strip()
+    prefix, dot, key = text.partition(".")
+    return key if dot and prefix in callers and re.fullmatch(r"[A-Za-z0-9_-]+", key) else None
 
 
 def _loose(name: str) -> str:
