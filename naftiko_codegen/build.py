@@ -7,6 +7,7 @@ names the construct and where it is, never dropped in silence.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -97,6 +98,8 @@ class _Builder:
         self.formats: dict[str, str] = {}  # "ns.name" -> outputRawFormat, when not json
         self.projections: dict[str, tuple[list[Any], JsonPath]] = {}  # "ns.name" -> consumed outputs
         self.consumer_models: dict[str, Consumer] = {}
+        # ids of the body parameters that are, alone, their operation's whole body (body "value")
+        self.whole_values: set[int] = set()
         self.refused_namespaces: set[str] = set()  # consumed APIs refused: a `forward` to them is not reported twice
         self.file_resources: list[McpFileResource] = []
         self.functions: dict[str, tuple[dict[str, Any], JsonPath, str]] = {}  # "ns.fn" -> (spec, path, ns)
@@ -161,6 +164,8 @@ class _Builder:
                             self.unsupported(base + (i, key), f"a parameter `{name}` whose value is another input (`{ref}`)",
                                              f"name the parameter `{ref}`, or use `with: {{{name}: tools.{ref}}}`")
                         continue
+                    if isinstance(value, (dict, list)):  # text of a structured value is its JSON, never a repr
+                        value = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
                     fixed = self.template(value if not isinstance(value, bool) else str(value).lower())
             required = bool(spec.get("required", location == "path"))
             params.append(
@@ -238,6 +243,10 @@ class _Builder:
                         self.projections[f"{namespace}.{op.get('name') or op['id']}"] = (
                             op["outputParameters"], obase + ("outputParameters",))
                     declared_specs = list(shared) + list(op.get("inputParameters") or [])
+                    if "body" not in op and any(
+                            isinstance(p, dict) and p.get("in") == "body"
+                            and isinstance(p.get("value", p.get("const")), (dict, list)) for p in declared_specs):
+                        op, declared_specs = self.parameters_body(op, declared_specs)
                     body = self.body_spec(op, obase, {str(p.get("name")) for p in declared_specs})
                     params = self.parameters(declared_specs, obase + ("inputParameters",), op_vars,
                                              body.variables if body else ())
@@ -293,11 +302,37 @@ class _Builder:
             named = ConsumedOperation(**{**model.__dict__, "method_name": method})
             grouped.setdefault(consumer_index, []).append(named)
             self.operations.setdefault(f"{model.consumer}.{model.name}", named)
+            if named.body == "value":
+                self.whole_values.update(id(p) for p in named.by_location("body"))
         return [
             Consumer(c.namespace, c.attr, c.base_uri, c.base_uri_env, c.auth, tuple(grouped.get(i, [])),
                      c.base_uri_template, c.unbound)
             for i, c in enumerate(out)
         ]
+
+    def parameters_body(self, op: dict[str, Any],
+                        specs: list[Any]) -> tuple[dict[str, Any], list[Any]]:
+        """Body parameters of which one has an object or array `value` (`account: {displayName:
+        '{{tools.displayName}}'}`): the body they make, as a body template (the object keyed by
+        their names, or the one value), so that placeholders inside the value are filled as in
+        any template; the parameters whose values are now in the template are no longer inputs."""
+        data: dict[str, Any] = {}
+        kept: list[Any] = []
+        bodies = [p for p in specs if isinstance(p, dict) and p.get("in") == "body"]
+        for spec in specs:
+            if spec not in bodies:
+                kept.append(spec)
+                continue
+            name = str(spec.get("name"))
+            value = spec.get("value", spec.get("const"))
+            whole = ANY_VARIABLE.fullmatch(value.strip()) if isinstance(value, str) else None
+            if value is None or (whole and caller_input(whole.group(1), self.callers) == name):
+                data[name] = "{{tools." + name + "}}"  # an argument: its declaration still applies
+                kept.append(spec)
+            else:
+                data[name] = value
+        template = data[str(bodies[0].get("name"))] if len(bodies) == 1 else data
+        return {**op, "body": {"type": "json", "data": template}}, kept
 
     def body_spec(self, op: dict[str, Any], obase: JsonPath, declared: set[str]) -> _Body | None:
         """Read a consumed operation's `body`: its kind, and what each placeholder stands for."""
@@ -712,16 +747,6 @@ class _Builder:
             return None
         return ("value", parsed), scalar_schema(declared, text_only)
 
-    @staticmethod
-    def _input_path(op: dict[str, Any], obase: JsonPath, resource: dict[str, Any], rbase: JsonPath,
-                    name: str) -> JsonPath:
-        """Where the exposed input `name` is declared: on the operation, else on its resource."""
-        for where, owner in ((obase, op), (rbase, resource)):
-            for i, p in enumerate(owner.get("inputParameters") or []):
-                if isinstance(p, dict) and str(p.get("name")) == name:
-                    return where + ("inputParameters", i, "value")
-        return obase
-
     def json_path(self, text: Any, path: JsonPath) -> tuple[Any, ...] | None:
         try:
             return parse_path(str(text))
@@ -1039,23 +1064,29 @@ class _Builder:
                     if location not in ("path", "query", "header", "body"):
                         self.unsupported(obase + ("inputParameters",), f"`in: {location}` on an exposed REST input")
                         continue
-                    pointer = None
-                    value = p.get("value")
-                    if location == "body" and isinstance(value, str) and value.strip().startswith("$"):
-                        # `in: body, value: $.user.id`: the field at that JSONPath of the JSON
-                        # request body, not the whole body (as the engine reads it)
-                        pointer = self.json_path(value, self._input_path(op, xbase, resource, rbase, name))
-                        if pointer is None:
-                            continue
+                    field: tuple[str, ...] = ()
+                    if location == "body" and name != "body":
+                        # a member of the JSON request body object: the one of its name, or the one
+                        # its `value` names (`$.user.id`), as the reference engine reads it
+                        location, field = "field", (name,)
+                        where = p.get("value")
+                        if isinstance(where, str) and where.strip().startswith("$"):
+                            found = _member_path(where.strip())
+                            if found is None:
+                                self.unsupported(obase + ("inputParameters",), f"a body input read at `{where}`",
+                                                 "write `$.name` or `$.name.name`: members of the JSON body object")
+                                continue
+                            field = found
                     inputs[name] = RestInput(name, location, self.parameter_schema(p, location),  # type: ignore[arg-type]
                                              bool(p.get("required", True)) or location == "path",
-                                             str(p.get("description", "") or ""), pointer)
+                                             str(p.get("description", "") or ""), field)
                 for var in path_vars:
                     if var not in inputs:
                         inputs[var] = RestInput(var, "path", {"type": "string"}, True, "")
 
                 def fill(param: Parameter, ref: str | None, literal: Any, where: JsonPath,
-                         inputs: dict[str, RestInput] = inputs, op: dict[str, Any] = op) -> Argument | None:
+                         inputs: dict[str, RestInput] = inputs, op: dict[str, Any] = op,
+                         method: str = method) -> Argument | None:
                     if ref is None:
                         return Argument(param, "literal", literal=literal)
                     if ref not in inputs:
@@ -1063,11 +1094,22 @@ class _Builder:
                         alike = [n for n, i in inputs.items() if i.location == "path" and _same_name(n, ref)]
                         if alike:
                             ref = alike[0]
-                        elif param.location == "body":
-                            if any(i.location == "body" for i in inputs.values()):
-                                self.unsupported(where + ("with",), "two consumed body parameters filled from one REST body")
+                        elif param.location == "body" and id(param) in self.whole_values:
+                            # the consumed body is this one value: the whole JSON request body
+                            if any(i.location in ("body", "field") for i in inputs.values()):
+                                self.unsupported(where + ("with",), "two consumed bodies filled from one REST body"
+                                                 if any(i.location == "body" for i in inputs.values())
+                                                 else "a whole REST body beside body fields")
                                 return None
                             inputs[ref] = RestInput(ref, "body", param.schema, param.required, param.description)
+                        elif param.location == "body" or (param.location == "variable" and method not in ("GET", "HEAD")):
+                            # several values make the consumed body (body parameters, the inputs
+                            # of a body template): each is a member of the JSON request body object
+                            if any(i.location == "body" for i in inputs.values()):
+                                self.unsupported(where + ("with",), "body fields beside a whole REST body")
+                                return None
+                            inputs[ref] = RestInput(ref, "field", param.schema, param.required,
+                                                    param.description, (ref,))
                         elif param.location == "header":
                             inputs[ref] = RestInput(ref, "header", param.schema, param.required, param.description)
                         else:
@@ -1090,7 +1132,8 @@ class _Builder:
                 normalised = _normalise_route(raw_path)
                 route_path = _route_path(raw_path)
                 aliases = (normalised,) if normalised != route_path else ()
-                ordered = tuple(sorted(inputs.values(), key=lambda i: ("path", "query", "header", "body").index(i.location)))
+                ordered = tuple(sorted(inputs.values(),
+                                       key=lambda i: ("path", "query", "header", "body", "field").index(i.location)))
                 routes.append(
                     RestRoute(
                         path=route_path,
@@ -1106,6 +1149,7 @@ class _Builder:
                         call=call,
                         output=output,
                         steps=steps,
+                        body_schema=_fields_schema([i for i in ordered if i.location == "field"]),
                     )
                 )
         names = dedupe(handlers + [f.handler for f in forwards])
@@ -1703,6 +1747,36 @@ def _normalise_route(path: str) -> str:
     """`/v1//v2/batch/` -> `/v1/v2/batch`: how clients and proxies often rewrite a path."""
     collapsed = "/" + "/".join(seg for seg in _route_path(path).split("/") if seg)
     return str(PurePosixPath(collapsed)) if collapsed != "/" else "/"
+
+
+def _member_path(text: str) -> tuple[str, ...] | None:
+    """`$.user.id` -> ("user", "id"); None for a JSONPath that is not a chain of member names."""
+    try:
+        parsed = parse_path(text)
+    except PathError:
+        return None
+    if not parsed or not all(isinstance(step, str) for step in parsed):
+        return None
+    return tuple(str(step) for step in parsed)
+
+
+def _fields_schema(fields: list[RestInput]) -> dict[str, Any] | None:
+    """The request body object that carries `fields` (nested where a field is read deeper): each
+    member required when its input is."""
+    if not fields:
+        return None
+    root: dict[str, Any] = {"type": "object", "properties": {}}
+    for f in fields:
+        node = root
+        for part in f.field[:-1]:
+            child = node["properties"].setdefault(part, {"type": "object", "properties": {}})
+            if f.required and part not in node.setdefault("required", []):
+                node["required"].append(part)
+            node = child
+        node["properties"][f.field[-1]] = {**f.schema, **({"description": f.description} if f.description else {})}
+        if f.required:
+            node.setdefault("required", []).append(f.field[-1])
+    return root
 
 
 def _object_schema(properties: dict[str, tuple[dict[str, Any], bool]]) -> dict[str, Any]:

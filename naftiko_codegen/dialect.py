@@ -94,6 +94,7 @@ class _Dialect:
         self.repeated_operations()
         self.lost_placeholders()
         self.misaddressed_calls()
+        self.self_addressed_calls()
         self.repeated_routes()
         return self.out
 
@@ -367,6 +368,33 @@ class _Dialect:
                       f"with an operation `{name}`, so the call goes to `{owner}.{name}`",
                       f"write `call: {owner}.{name}`")
 
+    def self_addressed_calls(self) -> None:
+        """`call: x-content-api.createPosts` inside the adapter whose namespace is
+        `x-content-api`: an exposed namespace names no consumed API, and the operation name
+        names exactly one consumed operation (as written, else once its case and separators are
+        ignored), so the call goes there (W310). Anything else stays for the validator (E101)."""
+        names = _consumed_names(self.capability)
+        namespaces = {ns for found in names.values() for ns in found}
+        exposed = {str(_dict(a).get("namespace")) for a in _list(self.capability.get("exposes"))}
+        for path, caller, _resource in _callers(self.capability):
+            call = caller.get("call")
+            if not isinstance(call, str) or "." not in call:
+                continue
+            namespace, _, name = call.partition(".")
+            if namespace in namespaces or namespace not in exposed:
+                continue
+            owners = [(ns, name) for ns in names.get(name, [])]
+            if not owners:
+                owners = [(ns, other) for other, found in names.items() if _loose(other) == _loose(name) for ns in found]
+            if len(owners) != 1:
+                continue
+            owner, target = owners[0]
+            caller["call"] = f"{owner}.{target}"
+            self.warn(path + ("call",), "W310",
+                      f"`call: {call}` names the exposed adapter `{namespace}`, not a consumed API; "
+                      f"`{owner}.{target}` is the only consumed operation named so, and the call goes there",
+                      f"write `call: {owner}.{target}`")
+
     # --- REST routes declared twice --------------------------------------------------------
 
     def repeated_routes(self) -> None:
@@ -409,8 +437,19 @@ class _Dialect:
                         continue
                     target = consumed.get(str(op.get("call")))
                     present = set(PATH_PLACEHOLDER.findall(raw))
-                    bound = set(_dict(op.get("with")))  # a path parameter the call already fills stays so
-                    extra = [n for n in _path_params(target) if n not in present and n not in bound] if target else []
+                    # a path parameter the call fills with a literal stays so; one `with` fills from a
+                    # caller input the route lacks (`rcn: rest.rcn`) gets that input's placeholder
+                    callers = {"rest", str(_dict(adapter).get("namespace"))}
+                    extra: list[str] = []
+                    for n in _path_params(target) if target else []:
+                        if n not in _dict(op.get("with")):
+                            extra.append(n)
+                            continue
+                        ref = _caller_ref(_dict(op.get("with"))[n], callers)
+                        declared = {str(_dict(p).get("name")) for p in _list(op.get("inputParameters"))}
+                        if ref is not None and ref not in present and ref not in declared:
+                            extra.append(ref)
+                    extra = [n for n in dict.fromkeys(extra) if n not in present]
                     new_path = raw.rstrip("/") + "".join("/{" + n + "}" for n in extra)
                     new_route = (route[0], _route_key(new_path))
                     if not extra or new_route in seen:
@@ -438,6 +477,22 @@ class _Dialect:
                     _place_from(self.doc, base + ("resources", new_ri, "operations", 0), opath)
                     _delete(self.doc, base + ("resources", ri, "operations"), oi)
                 ri += 1
+
+
+def _caller_ref(value: Any, callers: set[str]) -> str | None:
+    """`rest.x`, `<namespace>.x` or `{{rest.x}}` -> `x`, a caller's input; else None."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text.startswith("{{") and text.endswith("}}"):
+        text = text[2:-2].strip()
+    prefix, dot, key = text.partition(".")
+    return key if dot and prefix in callers and re.fullmatch(r"[A-Za-z0-9_-]+", key) else None
+
+
+def _loose(name: str) -> str:
+    """A name without case or separators: `list-observed-apis` and `listObservedApis` agree."""
+    return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
 def _consumed_names(capability: dict[str, Any]) -> dict[str, list[str]]:

@@ -320,13 +320,12 @@ class Call:
 @dataclass(frozen=True)
 class RestInput:
     name: str
-    location: Literal["path", "query", "header", "body"]  # body: the whole JSON request body
+    # body: the whole JSON request body; field: a member of the JSON request body object
+    location: Literal["path", "query", "header", "body", "field"]
     schema: dict[str, Any]
     required: bool
     description: str
-    # body only: the parsed JSONPath (`value: $.user.id`) of the value inside the JSON request
-    # body; None: the whole body
-    pointer: tuple[Any, ...] | None = None
+    field: tuple[str, ...] = ()  # field: where the value is in the body object (names)
 
     @property
     def route_key(self) -> str:
@@ -354,6 +353,8 @@ class RestRoute:
     call: Call | None  # None: orchestrated (`steps`) or a mock
     output: Output
     steps: Steps | None = None
+    # the JSON Schema of the request body object when inputs are its fields (location "field")
+    body_schema: dict[str, Any] | None = None
 
     @property
     def calls(self) -> str:
@@ -372,25 +373,18 @@ class RestRoute:
 
     @property
     def body_input(self) -> RestInput | None:
-        """The input that is the whole JSON request body, if any."""
-        return next((i for i in self.inputs if i.location == "body" and i.pointer is None), None)
+        return next((i for i in self.inputs if i.location == "body"), None)
 
     @property
     def body_fields(self) -> tuple[RestInput, ...]:
-        """The inputs read at a JSONPath inside the JSON request body."""
-        return tuple(i for i in self.inputs if i.location == "body" and i.pointer is not None)
-
-    @property
-    def body_inputs(self) -> tuple[RestInput, ...]:
-        """Every input read from the JSON request body (parsed once for all of them)."""
-        return tuple(i for i in self.inputs if i.location == "body")
+        return tuple(i for i in self.inputs if i.location == "field")
 
     @property
     def body_verbatim(self) -> bool:
         """The JSON request body is, unchanged, the consumed operation's whole body: the service
         checks it, then sends the caller's bytes instead of re-serialising the parsed value."""
         body = self.body_input
-        if body is None or self.body_fields or self.call is None or self.call.operation.body != "value":
+        if body is None or self.call is None or self.call.operation.body != "value":
             return False
         return any(a.source == "input" and a.input_name == body.name and a.param.location == "body"
                    and a.param.fixed is None for a in self.call.arguments)
@@ -421,12 +415,13 @@ class RestAdapter:
         return any(r.body_verbatim for r in self.routes)
 
     @property
-    def body_fields(self) -> bool:
-        return any(r.body_fields for r in self.routes)
+    def needs_coercion(self) -> bool:
+        return any(i.location not in ("body", "field") for r in self.routes for i in r.inputs)
 
     @property
-    def needs_coercion(self) -> bool:
-        return any(i.location != "body" for r in self.routes for i in r.inputs)
+    def reads_fields(self) -> bool:
+        """Some route reads its inputs from the members of a JSON request body object."""
+        return any(r.body_fields for r in self.routes)
 
     @property
     def health_paths(self) -> tuple[str, ...]:
@@ -616,11 +611,6 @@ class Capability:
         """Whether any result is built from a mapping, a mock or steps (the runtime then carries
         the JSONPath evaluator)."""
         return any(output.kind == "mapped" or steps is not None for output, steps in self._answers)
-
-    @property
-    def reads_body_fields(self) -> bool:
-        """Whether a REST input is read at a JSONPath in the request body (`json_path` too)."""
-        return bool(self.rest and self.rest.body_fields)
 
     @property
     def _answers(self) -> list[tuple[Output, Steps | None]]:

@@ -16,6 +16,8 @@ _RESERVED = frozenset(
     | {
         "self", "cls", "client", "request", "response", "app", "server", "json", "os", "sys",
         "httpx", "types", "typing", "any", "timeout", "headers", "params", "body_bytes",
+        # locals of the client's request builders, which take the operation's arguments
+        "url", "content", "payload", "config", "secrets", "cookies",
     }
 )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .model import Capability, ExposedAuth, RestAdapter, RestInput, RestRoute
+from .model import Capability, ExposedAuth, RestAdapter, RestRoute
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -73,28 +73,6 @@ def _problem_content() -> dict[str, Any]:
     return {PROBLEM_JSON: {"schema": _ref("schemas", "Problem")}}
 
 
-def _fields_schema(fields: tuple[RestInput, ...]) -> dict[str, Any]:
-    """The JSON body that holds each input at its JSONPath: nested objects along member names;
-    a path through an array index or wildcard says nothing more than "a JSON object"."""
-    root: dict[str, Any] = {"type": "object"}
-    for field in fields:
-        pointer = field.pointer or ()
-        if not pointer or not all(isinstance(s, str) for s in pointer):
-            continue
-        node = root
-        for position, segment in enumerate(pointer):
-            properties = node.setdefault("properties", {})
-            if field.required and segment not in node.setdefault("required", []):
-                node["required"].append(segment)
-            if position == len(pointer) - 1:
-                properties.setdefault(segment, dict(field.schema))
-            else:
-                node = properties.setdefault(segment, {"type": "object"})
-                if node.get("type") != "object":
-                    break  # another input is this value itself: its schema stands
-    return root
-
-
 def _operation(route: RestRoute) -> dict[str, Any]:
     operation: dict[str, Any] = {"operationId": route.operation_id}
     if route.summary:
@@ -104,7 +82,7 @@ def _operation(route: RestRoute) -> dict[str, Any]:
         operation["description"] = description
     parameters: list[dict[str, Any]] = [_ref("parameters", "RequestId")]
     for i in route.inputs:
-        if i.location == "body":
+        if i.location in ("body", "field"):
             continue
         parameter: dict[str, Any] = {
             "name": i.route_key if i.location == "path" else i.name,
@@ -125,10 +103,12 @@ def _operation(route: RestRoute) -> dict[str, Any]:
         if body.description:
             request_body["description"] = body.description
         operation["requestBody"] = request_body
-    elif route.body_fields:
+    elif route.body_schema is not None:
+        # the inputs are members of one JSON object (docs/semantics.md, "REST request bodies
+        # with several fields"); the body may be left out when none is required
         operation["requestBody"] = {
-            "required": any(i.required for i in route.body_fields),
-            "content": {"application/json": {"schema": _fields_schema(route.body_fields)}},
+            "required": bool(route.body_schema.get("required")),
+            "content": {"application/json": {"schema": route.body_schema}},
         }
     if route.empty:  # no `call`, `steps` or outputs: only the checks of the request answer
         empty: dict[str, Any] = {
@@ -152,7 +132,7 @@ def _operation(route: RestRoute) -> dict[str, Any]:
     }
     local = (
         {"502", "504"}
-        | ({"400", "413"} if body is not None else set())
+        | ({"400", "413"} if body is not None or route.body_schema is not None else set())
         | ({"422"} if route.inputs else set())
     )
     for status, why in _LOCAL.items():

@@ -297,16 +297,36 @@ class _Rules:
                                         f"path parameter `{p.get('name')}` has no `{{{p.get('name')}}}` placeholder in `{full}`",
                                         "add the placeholder to the resource path, or change `in`")
 
+    def call_hint(self, call: str) -> str:
+        """The closest consumed operations to an unknown `call`: by the whole name, then by the
+        operation name alone (the namespace is often the part that is wrong). A call naming an
+        exposed tool or operation of this capability says so: only consumed operations are
+        called."""
+        if not self.index:
+            return "declare the operation under consumes"
+        known = sorted(self.index)
+        close = difflib.get_close_matches(call, known, n=3, cutoff=0.6)
+        name = call.rpartition(".")[2]
+        by_name = {k.rpartition(".")[2]: k for k in known}
+        for match in difflib.get_close_matches(name, list(by_name), n=3, cutoff=0.5):
+            if by_name[match] not in close:
+                close.append(by_name[match])
+        exposed = {str(_dict(op).get("name")) for _path, op, _adapter in _exposed_calls(self.data)}
+        prefix = (f"`{call}` is an exposed tool or operation of this capability, not a consumed one; "
+                  if call in exposed else "")
+        if len(close) == 1:
+            return prefix + f"did you mean `{close[0]}`?"
+        if close:
+            return prefix + "closest consumed operations: " + ", ".join(f"`{c}`" for c in close[:3])
+        return prefix + "known operations: " + ", ".join(known[:10]) + (", …" if len(known) > 10 else "")
+
     def calls(self) -> None:
         for path, op, _adapter in _exposed_calls(self.data):
             call = op.get("call")
             if not isinstance(call, str):
                 continue
             if call not in self.index:
-                close = difflib.get_close_matches(call, list(self.index), n=1)
-                hint = f"did you mean `{close[0]}`?" if close else (
-                    "known operations: " + ", ".join(sorted(self.index)) if self.index
-                    else "declare the operation under consumes")
+                hint = self.call_hint(call)
                 self.report(path + ("call",), "E101", f"`call: {call}` names no consumed operation", hint)
                 continue
             target = _dict(doc_get(self.data, self.index[call][0].path))

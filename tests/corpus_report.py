@@ -391,6 +391,21 @@ def _as_written(spec: dict[str, Any], where: Path) -> dict[str, Any]:
                         op["path"] = str(op.get("path") or "").rstrip("/") + "/{" + str(p["name"]) + "}"
                         path += "/{" + str(p["name"]) + "}"
     capability["consumes"] = merged
+    # a call naming the exposed adapter's own namespace goes to the one consumed operation of
+    # that name (as written, else without case and separators)
+    owners = [(str(c.get("namespace")), str(op.get("name"))) for c in merged for r in c.get("resources") or []
+              for op in r.get("operations") or []]
+    exposed = {str(a.get("namespace")) for a in capability.get("exposes") or []}
+    for adapter in capability.get("exposes") or []:
+        for caller in [o for r in adapter.get("resources") or [] for o in r.get("operations") or []] + list(
+                adapter.get("tools") or []):
+            namespace, _, name = str(caller.get("call", "")).partition(".")
+            if namespace not in exposed or namespace in {ns for ns, _ in owners}:
+                continue
+            found = [o for o in owners if o[1] == name] or [
+                o for o in owners if re.sub(r"[^a-z0-9]", "", o[1].lower()) == re.sub(r"[^a-z0-9]", "", name.lower())]
+            if len(found) == 1:
+                caller["call"] = f"{found[0][0]}.{found[0][1]}"
     return spec
 
 
@@ -458,6 +473,7 @@ def check_package(folder: Path, package: str, spec: dict[str, Any], spec_text: s
                 problems += _call_one(client, client_module, spec, consumer, resource, op, base_path, recorder,
                                       method)
         problems += check_outputs(folder, package, capability, bases, recorder, spec.get("binds"))
+        problems += check_rest_bodies(package, spec, recorder)
     except Exception as exc:  # noqa: BLE001 - any failure of a generated package is a finding
         problems.append(f"{type(exc).__name__}: {str(exc)[:200]}")
     finally:
@@ -595,7 +611,7 @@ def _call_one(client: Any, module: Any, spec: dict[str, Any], consumer: dict[str
             arg = dedupe([*taken, python_identifier(var, fallback="param")])[-1]
             taken.append(arg)
             values[var] = kwargs[arg] = f"v-{var}"[:20]
-    template = _body_template(op, spec, callers)
+    template = _body_template(op, spec, callers) or _params_template(params, callers, spec)
     if template is not None and template[0] == "json":
         for name in template[2]:
             if name not in values and name not in {str(p["name"]) for p in params}:
@@ -1051,6 +1067,115 @@ def check_outputs(folder: Path, package: str, capability: dict[str, Any], bases:
     return problems
 
 
+def _same(a: str, b: str) -> bool:
+    return a.replace("-", "_") == b.replace("-", "_")
+
+
+def check_rest_bodies(package: str, spec: dict[str, Any], recorder: Recorder) -> list[str]:
+    """Each REST route (not GET or HEAD) whose call sends a body made of several values (the
+    inputs of a body template, several body parameters) takes them as members of a JSON request
+    body object, named by `with` (or as the consumed value), read where a declared `in: body`
+    input's `value` points: a request with every member reaches the upstream with the body the
+    spec implies. Computed from the spec, not from the generated package."""
+    from fastapi.testclient import TestClient
+
+    capability = spec.get("capability") or {}
+    consumed = _consumed(capability)
+    callers = {"tools", "rest"} | {str(a.get("namespace")) for a in capability.get("exposes") or []}
+    problems: list[str] = []
+    for adapter in capability.get("exposes") or []:
+        if adapter.get("type") != "rest":
+            continue
+        rest = importlib.import_module(f"{package}.rest")
+        namespaces = {"rest", str(adapter.get("namespace"))}
+        with TestClient(rest.app) as http:
+            for resource in adapter.get("resources") or []:
+                for op in resource.get("operations") or []:
+                    target = consumed.get(str(op.get("call")))
+                    method = str(op.get("method", "")).upper()
+                    if target is None or method in ("GET", "HEAD") or "ref" in op or "steps" in op:
+                        continue
+                    upstream_op = target[1]
+                    params = [p for p in upstream_op.get("inputParameters") or [] if isinstance(p, dict)]
+                    template = _body_template(upstream_op, spec, callers) or _params_template(params, callers, spec)
+                    bodies = [p for p in params if p.get("in") == "body" and (
+                        p.get("value") is None or _caller_key(p.get("value"), callers) == str(p["name"]))]
+                    if template is not None and template[0] == "json":
+                        members = list(template[2])
+                    elif template is None and len(bodies) > 1 and len(bodies) == len(
+                            [p for p in params if p.get("in") == "body"]):
+                        members = [str(p["name"]) for p in bodies]
+                    else:
+                        continue
+                    declared = {str(p.get("name")): p for p in op.get("inputParameters") or [] if isinstance(p, dict)}
+                    route_vars = _PLACEHOLDER.findall(str(resource.get("path", "")))
+                    url = str(resource.get("path", ""))
+                    body: dict[str, Any] = {}
+                    values: dict[str, Any] = {}
+                    usable = True
+                    for i, name in enumerate(members):
+                        written = (op.get("with") or {}).get(name)
+                        ref = name
+                        if written is not None:
+                            text = str(written).strip()
+                            key = _caller_key(text if text.startswith("{{") else "{{" + text + "}}", set(namespaces))
+                            if key is None:
+                                usable = False  # a literal: not what this check is about
+                                break
+                            ref = key
+                        typed = next((p for p in params if str(p["name"]) == name and p.get("type")), None)
+                        given_type = (declared.get(ref) or {}).get("type")
+                        if given_type or typed:  # a value of the declared type, distinct per member
+                            kind = str(given_type or typed["type"])  # type: ignore[index]
+                            value = {"integer": 7 + i, "number": 1.5 + i, "boolean": i % 2 == 0, "array": [i, ref],
+                                     "object": {"k": i}}.get(kind, f"f{i}-{ref}"[:20])
+                        else:
+                            value = [i, f"f-{ref}"[:20]]  # not a string: a template must keep types
+                        var = next((v for v in route_vars if _same(v, ref)), None)
+                        given = declared.get(ref)
+                        elsewhere = next((p.get("in", "query") for p in params if str(p["name"]) == name
+                                          and p.get("in", "query") != "body"), None)
+                        if var is not None and elsewhere in (None, "path"):
+                            values[name] = f"p-{var}"  # the route's path carries it
+                            continue
+                        if var is not None or elsewhere is not None or (given and given.get("in") not in (None, "body")):
+                            usable = False  # from the query or a header: checked elsewhere
+                            break
+                        values[name] = value
+                        where = [ref]
+                        if given is not None and str(given.get("value", "")).startswith("$."):
+                            where = str(given["value"])[2:].split(".")
+                        node = body
+                        for part in where[:-1]:
+                            node = node.setdefault(part, {})
+                        node[where[-1]] = value
+                    if not usable:
+                        continue
+                    for var in route_vars:
+                        url = re.sub(r"\{\{?\s*" + re.escape(var) + r"\s*\}?\}", f"p-{var}", url)
+                    operation = rest.OPENAPI["paths"].get(str(resource["path"]), {}).get(method.lower(), {})
+                    query = {p["name"]: _sample(p.get("schema", {}), p["name"])
+                             for p in operation.get("parameters", []) if p.get("required") and p.get("in") == "query"}
+                    headers = {p["name"]: str(_sample(p.get("schema", {}), p["name"]))
+                               for p in operation.get("parameters", []) if p.get("required") and p.get("in") == "header"}
+                    for p in params:  # the values no member gives: sampled, as the request sends them
+                        if str(p["name"]) in query:
+                            values.setdefault(str(p["name"]), query[str(p["name"])])
+                    before = len(recorder.requests)
+                    answer = http.request(method, url, json=body, params=query, headers=headers)
+                    if len(recorder.requests) != before + 1:
+                        problems.append(f"REST {method} {resource['path']}: answered {answer.status_code} "
+                                        f"{answer.text[:120]}, {len(recorder.requests) - before} upstream requests")
+                        continue
+                    sent = json.loads(recorder.requests[-1]["body"] or b"null")
+                    want = (_fill_body(template[1], values, callers, spec) if template is not None
+                            else {b: values[b] for b in members})
+                    if sent != want:
+                        problems.append(f"REST {method} {resource['path']}: upstream body {str(sent)[:100]} "
+                                        f"!= {str(want)[:100]}")
+    return problems
+
+
 _ANY_VARIABLE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 
 
@@ -1095,6 +1220,24 @@ def _body_template(op: dict[str, Any], spec: dict[str, Any], callers: set[str]) 
 
     walk(data)
     return "json", data, names
+
+
+def _params_template(params: list[dict[str, Any]], callers: set[str],
+                     spec: dict[str, Any]) -> tuple[str, Any, list[str]] | None:
+    """Body parameters of which one has an object or array `value` (docs/semantics.md, "REST
+    request bodies with several fields"): the template they make, the object keyed by their
+    names (the one value when alone), an argument standing as `{{tools.<name>}}`."""
+    bodies = [p for p in params if p.get("in") == "body"]
+    if not any(isinstance(p.get("value", p.get("const")), (dict, list)) for p in bodies):
+        return None
+    data: dict[str, Any] = {}
+    for p in bodies:
+        value = p.get("value", p.get("const"))
+        if value is None or _caller_key(value, callers) == str(p["name"]):
+            value = "{{tools." + str(p["name"]) + "}}"
+        data[str(p["name"])] = value
+    template = data if len(bodies) > 1 else next(iter(data.values()))
+    return _body_template({"body": {"type": "json", "data": template}}, spec, callers)
 
 
 def _text(value: Any) -> str:

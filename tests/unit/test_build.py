@@ -833,12 +833,12 @@ capability:
 
 
 def test_body_input_with_a_jsonpath_value_reads_that_field(tmp_path: Path):
-    # `in: body, value: $.user.id` (engine: JSONPath on the request body) is the field there,
+    # `in: body, value: $.user.id` (engine: JSONPath on the request body) is the member there,
     # not the whole body; both inputs come from one body, which is then not sent verbatim.
     (route,) = built(tmp_path, BODY_FIELDS).rest.routes
-    assert [(i.name, i.location, i.pointer) for i in route.inputs] == [
-        ("userId", "body", ("user", "id")),
-        ("userName", "body", ("user", "full name")),
+    assert [(i.name, i.location, i.field) for i in route.inputs] == [
+        ("userId", "field", ("user", "id")),
+        ("userName", "field", ("user", "full name")),
     ]
     assert route.body_input is None
     assert [i.name for i in route.body_fields] == ["userId", "userName"]
@@ -846,19 +846,17 @@ def test_body_input_with_a_jsonpath_value_reads_that_field(tmp_path: Path):
     assert route.input_schema["required"] == ["userId", "userName"]
 
 
-def test_body_input_without_value_is_still_the_whole_body(tmp_path: Path):
+def test_body_input_without_value_is_the_member_of_its_name(tmp_path: Path):
     text = variant(("          value: $.user.id\n", ""), text=BODY_FIELDS)
     (route,) = built(tmp_path, text).rest.routes
-    assert route.body_input is not None and route.body_input.name == "userId"
-    assert route.body_input.pointer is None
-    assert [i.name for i in route.body_fields] == ["userName"]
+    assert route.body_input is None
+    assert [(i.name, i.field) for i in route.body_fields] == [("userId", ("userId",)), ("userName", ("user", "full name"))]
 
 
-def test_body_input_jsonpath_outside_the_subset_is_e150(tmp_path: Path):
+def test_body_input_jsonpath_beyond_members_is_refused(tmp_path: Path):
     text = variant(("value: $.user.id\n", "value: $..id\n"), text=BODY_FIELDS)
-    error = only_error(tmp_path, text, "E150")
-    assert error.line == line_of(text, "value: $..id")
-    assert "recursive descent" in error.message
+    error = only_error(tmp_path, text, "E300")
+    assert "a body input read at `$..id`" in error.message
 
 
 def test_body_fields_are_documented_as_one_json_body(tmp_path: Path):
