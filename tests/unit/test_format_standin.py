@@ -28,8 +28,8 @@ SPECS = [
 ]
 
 # Source names as headers show them. The long ones add the E501 suppression comment to two
-# header lines; the last three are not inert (a directive black obeys, non-ASCII, a type comment): those files
-# are formatted from the real text, and must still come out right.
+# header lines; the last three are not inert (a directive black obeys, non-ASCII, a type
+# comment): those files are formatted from the real text, and must still come out right.
 HOSTILE_SOURCES = [
     "specs/track-batch.yaml",
     "a/" + "very-long-directory-name/" * 8 + "spec.yaml",
