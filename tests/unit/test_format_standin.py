@@ -27,9 +27,9 @@ SPECS = [
     SAMPLE / "pagerduty__pagerduty-priorities.yaml",
 ]
 
-# Source names as headers show them. The long ones put `# noqa: E501` on two header lines; the
-# last three are not inert (a directive black obeys, non-ASCII, a type comment): those files
-# are formatted from the real text, and must still come out right.
+# Source names as headers show them. The long ones add the E501 suppression comment to two
+# header lines; the last three are not inert (a directive black obeys, non-ASCII, a type
+# comment): those files are formatted from the real text, and must still come out right.
 HOSTILE_SOURCES = [
     "specs/track-batch.yaml",
     "a/" + "very-long-directory-name/" * 8 + "spec.yaml",
