@@ -117,7 +117,7 @@ def reused(spec: Path, root: Path, out_dir: Path, strict: bool, *, write: bool) 
         raw = read_spec(spec, shown)
     except Diagnosed:
         return None
-    manifest = reuse.lookup(raw, shown, source_name(spec, root), strict)
+    manifest = reuse.lookup(raw, shown, source_name(spec, root), strict, spec.parent)
     if manifest is None:
         return None
     result = Result(spec, shown=shown, source=raw.decode("utf-8", errors="replace"),
@@ -140,4 +140,4 @@ def remember(result: Result, strict: bool) -> None:
 
     if result.ok and not result.reused and result.files and result.source_name:
         reuse.record(result.spec_bytes, result.shown, result.source_name, strict, result.package,
-                     result.files, result.imports, result.diagnostics)
+                     result.files, result.imports, result.diagnostics, result.spec.parent)

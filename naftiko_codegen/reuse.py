@@ -99,7 +99,7 @@ def _folder() -> Path | None:
 class Manifest:
     package: str
     files: dict[str, str]  # relative path in the package -> sha256
-    imports: dict[str, str]  # absolute path -> sha256
+    imports: dict[str, str]  # path relative to the spec's folder -> sha256
     diagnostics: tuple[Diagnostic, ...]
 
 
@@ -126,7 +126,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 def record(spec_bytes: bytes, shown: str, source: str, strict: bool, package: str,
-           files: dict[str, str], imports: list[Path], diagnostics: list[Diagnostic]) -> None:
+           files: dict[str, str], imports: list[Path], diagnostics: list[Diagnostic], spec_dir: Path) -> None:
     """Remember what a full run produced for this spec. A cache that cannot be written is not used."""
     entry = _entry_path(_key(spec_bytes, shown, source, strict))
     if entry is None:
@@ -142,16 +142,18 @@ def record(spec_bytes: bytes, shown: str, source: str, strict: bool, package: st
         manifest = {
             "package": package,
             "files": hashes,
-            "imports": {str(p.resolve()): _sha256(p.read_bytes()) for p in sorted(set(imports))},
+            # relative to the spec: the same spec bytes in another folder import that folder's files
+            "imports": {p.resolve().relative_to(spec_dir.resolve()).as_posix(): _sha256(p.read_bytes())
+                        for p in sorted(set(imports))},
             "diagnostics": [[d.path, d.line, d.column, d.severity.value, d.code, d.message, d.hint]
                             for d in diagnostics],
         }
         _atomic_write(entry, json.dumps(manifest, sort_keys=True).encode())
-    except OSError:
+    except (OSError, ValueError):  # ValueError: an import outside the spec's folder, never recorded
         pass
 
 
-def lookup(spec_bytes: bytes, shown: str, source: str, strict: bool) -> Manifest | None:
+def lookup(spec_bytes: bytes, shown: str, source: str, strict: bool, spec_dir: Path) -> Manifest | None:
     """The manifest of an earlier full run with the same key whose imports are unchanged."""
     entry = _entry_path(_key(spec_bytes, shown, source, strict))
     if entry is None:
@@ -159,7 +161,7 @@ def lookup(spec_bytes: bytes, shown: str, source: str, strict: bool) -> Manifest
     try:
         data = json.loads(entry.read_bytes())
         for path, sha in data["imports"].items():
-            if _sha256(Path(path).read_bytes()) != sha:
+            if _sha256((spec_dir / path).read_bytes()) != sha:
                 return None
         diagnostics = tuple(Diagnostic(p, line, col, Severity(sev), code, msg, hint)
                             for p, line, col, sev, code, msg, hint in data["diagnostics"])

@@ -139,6 +139,25 @@ def test_a_changed_import_is_not_reused(project: Path):
     assert "https://other.example.com" in result.stdout
 
 
+def test_the_same_spec_in_another_folder_imports_that_folders_files(tmp_path: Path):
+    # A copy of a project whose imported file differs (another upstream) must not be given the
+    # first project's package: imports are checked where this spec finds them.
+    outputs = {}
+    for name, base in (("one", "https://one.example.com"), ("two", "https://two.example.com")):
+        project = tmp_path / name
+        (project / "specs").mkdir(parents=True)
+        (project / "specs" / "imports.yaml").write_text(IMPORTS_SPEC)
+        (project / "specs" / "shared.yaml").write_text(SHARED.format(base=base))
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "NAFTIKO_GEN_CACHE": str(tmp_path / "cache")}
+        result = subprocess.run([sys.executable, "-m", "naftiko_codegen", "specs/imports.yaml"], cwd=project,
+                                capture_output=True, text=True, timeout=120, check=False, env=env)
+        assert result.returncode == 0, result.stderr
+        outputs[name] = tree(project / "generated")
+    client = next(k for k in outputs["two"] if k.endswith("/client.py"))
+    assert b"https://two.example.com" in outputs["two"][client]
+    assert b"https://one.example.com" not in outputs["two"][client]
+
+
 def test_a_stale_package_is_still_found_when_the_others_are_reused(project: Path):
     assert run(project, "specs/track-batch.yaml").returncode == 0
     shutil.copy(SPEC, project / "specs" / "other.yaml")
