@@ -158,7 +158,7 @@ def test_each_request_is_signed_over_its_query_and_body(
     with package.Client(environ=env) as client:
         # values that need encoding, a repeated name (sorted by value) and a path variable
         client.get_rate(kind="spot rate", fx_date="2026-11-27", trans_curr="EUR/€ + & ~=x", tags=["b", "a"])
-        client.post_rate(kind="spot", payload={"rate": 1.5, "note": "ü"})
+        client.post_rate(kind="spot", payload_={"rate": 1.5, "note": "ü"})
     get, post = state.seen
     assert get["query"].count("tags=") == 2 and get["path"].endswith("/spot%20rate")
     nonces = {verified(get, key.public_key())["oauth_nonce"], verified(post, key.public_key())["oauth_nonce"]}
@@ -215,7 +215,7 @@ def test_the_key_may_be_a_file_or_written_on_one_line(
     for value in (str(key_file), one_line):
         del state.seen[:]
         with package.Client(environ={**env, "MASTERCARD_SIGNING_KEY": value}) as client:
-            client.post_rate(kind="spot", payload={"n": 1})
+            client.post_rate(kind="spot", payload_={"n": 1})
         verified(state.seen[-1], key.public_key())
 
 
@@ -250,7 +250,7 @@ def test_a_refused_signature_names_no_credential(
     state.statuses = [401]
     with package.Client(environ=env) as client:
         with pytest.raises(package.ApiStatusError) as caught:
-            client.post_rate(kind="spot", payload={})
+            client.post_rate(kind="spot", payload_={})
         assert "<hidden>" in repr(client._config.rates_auth)
     assert CONSUMER_KEY not in str(caught.value) and "PRIVATE" not in repr(caught.value)
 
