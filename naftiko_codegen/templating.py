@@ -118,6 +118,34 @@ def caller_input(text: str, callers: frozenset[str]) -> str | None:
     return key if dot and key and prefix in callers else None
 
 
+def quote_bare_placeholders(text: str) -> str:
+    """JSON text with Mustache values (`"crewIds": {{crewIds}}`, as the reference tutorial
+    writes them) -> JSON: a placeholder outside any string becomes the whole string
+    `"{{crewIds}}"`, which a body template fills with the value itself, its JSON type kept
+    (docs/semantics.md, Request bodies). Placeholders inside strings are left as they are."""
+    out: list[str] = []
+    i, in_string = 0, False
+    while i < len(text):
+        char = text[i]
+        if in_string:
+            if char == "\\":
+                out.append(text[i : i + 2])
+                i += 2
+                continue
+            in_string = char != '"'
+        elif char == '"':
+            in_string = True
+        elif text.startswith("{{", i):
+            end = text.find("}}", i + 2)
+            if end != -1:
+                out.append('"' + text[i : end + 2] + '"')
+                i = end + 2
+                continue
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
 def body_data(body: Any) -> tuple[str, Any]:
     """What a consumed operation's `body` says: ("json", data) for a JSON template (a mapping
     `{type: json, data}`, a JSON string, or a mapping without `type`/`data` taken as the data),
@@ -127,7 +155,7 @@ def body_data(body: Any) -> tuple[str, Any]:
 
     if isinstance(body, str):
         try:
-            return "json", json.loads(body)
+            return "json", json.loads(quote_bare_placeholders(body))
         except ValueError:
             return "text", None
     if isinstance(body, dict) and body and set(body) <= {"type", "data"}:

@@ -1193,7 +1193,8 @@ def _body_template(op: dict[str, Any], spec: dict[str, Any], callers: set[str]) 
         return None
     body = op["body"]
     if isinstance(body, str):
-        data = json.loads(body)
+        # a Mustache value outside a string (`"ids": {{ids}}`) is the value itself, JSON type kept
+        data = json.loads(re.sub(r'([:\[,]\s*)(\{\{[^{}]*\}\})(?=\s*[,\]}])', r'\1"\2"', body))
     elif isinstance(body, dict) and set(body) <= {"type", "data"}:
         if "data" not in body:
             return "whole", None, []
