@@ -155,9 +155,15 @@ def body_data(body: Any) -> tuple[str, Any]:
 
     if isinstance(body, str):
         try:
-            return "json", json.loads(quote_bare_placeholders(body))
+            data = json.loads(body)
         except ValueError:
-            return "text", None
+            try:
+                data = json.loads(quote_bare_placeholders(body))
+            except ValueError:
+                return "text", None
+            if not isinstance(data, (dict, list)):
+                return "text", None  # a lone `{{x}}` is text to render, not a JSON document
+        return "json", data
     if isinstance(body, dict) and body and set(body) <= {"type", "data"}:
         kind = str(body.get("type", "json"))
         if kind != "json":
