@@ -14,7 +14,7 @@ import httpx
 import pytest
 from mcp import Client
 from support.processes import RunningProcess, run_package
-from support.servers import free_port, serve_asgi
+from support.servers import answer_lifespan, free_port, serve_asgi
 
 from naftiko_codegen import output
 from naftiko_codegen.pipeline import generate
@@ -80,13 +80,8 @@ MARKDOWN = b"---\ntitle: Demo\n---\n# Overview\n\n| Feature | Status |\n| --- | 
 
 async def _site(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await answer_lifespan(receive, send)
+        return
     kind, body = {
         "/site/page": (b"text/html; charset=utf-8", HTML),
         "/site/readme": (b"text/markdown; charset=utf-8", MARKDOWN),

@@ -21,7 +21,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.shared.exceptions import MCPError
 from support.processes import RunningProcess, child_env, run_package
-from support.servers import free_port, serve_asgi
+from support.servers import answer_lifespan, free_port, serve_asgi
 
 from naftiko_codegen import output
 from naftiko_codegen.pipeline import generate
@@ -41,13 +41,8 @@ class Directory:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await answer_lifespan(receive, send)
+            return
         path = scope.get("raw_path", scope["path"].encode()).decode()
         query = dict(parse_qsl(scope.get("query_string", b"").decode()))
         self.requests.append((scope["method"], path, query))

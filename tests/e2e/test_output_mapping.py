@@ -16,7 +16,7 @@ import httpx
 import pytest
 from mcp import Client
 from support.processes import RunningProcess, run_package
-from support.servers import free_port, serve_asgi
+from support.servers import answer_lifespan, free_port, serve_asgi
 
 from naftiko_codegen import output
 from naftiko_codegen.pipeline import generate
@@ -73,13 +73,8 @@ class Registry:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await answer_lifespan(receive, send)
+            return
         path = scope["path"]
         self.requests.append((scope["method"], path, scope.get("query_string", b"").decode()))
         status, kind, body = 200, b"application/json", b""

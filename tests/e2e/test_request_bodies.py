@@ -15,7 +15,7 @@ import httpx
 import pytest
 from mcp import Client
 from support.processes import RunningProcess, run_package
-from support.servers import free_port, serve_asgi
+from support.servers import free_port, read_body, serve_asgi
 
 from .test_mcp import run
 
@@ -33,12 +33,7 @@ class Recorder:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         self.requests.append({
             "method": scope["method"],
             "path": scope["raw_path"].decode("latin-1"),

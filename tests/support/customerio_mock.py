@@ -39,6 +39,8 @@ from typing import Any
 
 import anyio
 
+from .servers import answer_lifespan
+
 __all__ = [
     "BATCH_PATH",
     "ENTITY_PATH",
@@ -818,22 +820,12 @@ class CustomerioMock:
     # -- ASGI ----------------------------------------------------------------------------
     async def _asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
+            await answer_lifespan(receive, send)
         elif scope["type"] == "http":
             await self._http(scope, receive, send)
         elif scope["type"] == "websocket":
             await receive()
             await send({"type": "websocket.close", "code": 1000})
-
-    @staticmethod
-    async def _lifespan(receive: Receive, send: Send) -> None:
-        for _ in range(2):  # startup, then shutdown
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         body, complete = await self._read_body(receive)

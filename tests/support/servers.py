@@ -155,3 +155,24 @@ def _stop(server: uvicorn.Server, thread: threading.Thread, shutdown_timeout: fl
         server.force_exit = True
         thread.join(timeout=2.0)
     return not thread.is_alive()
+
+
+async def answer_lifespan(receive: Any, send: Any) -> None:
+    """Complete an ASGI lifespan (start-up, then shut-down) for a test app with no state."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def read_body(receive: Any) -> bytes:
+    """The whole body of an ASGI HTTP request."""
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body
