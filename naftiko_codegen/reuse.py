@@ -34,7 +34,6 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from . import cache
 from .diagnostics import Diagnostic, Severity
@@ -205,8 +204,3 @@ def contents(manifest: Manifest) -> dict[str, str] | None:
             return None
         files[rel] = data.decode("utf-8")
     return files
-
-
-def spec_dependencies(doc: Any) -> list[Path]:
-    """The files a loaded document imported (see imports.py)."""
-    return list(getattr(doc, "imported", ()))

@@ -43,10 +43,6 @@ def _validator(resource: str) -> Any:
     return jsonschema.validators.validator_for(schema)(schema)
 
 
-def schema_validator() -> Any:
-    return _validator(SCHEMA_RESOURCE)
-
-
 # --- schema -------------------------------------------------------------------------------
 
 
