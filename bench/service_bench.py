@@ -593,7 +593,9 @@ def summarise(out: Json) -> Json:
             return None
         if op == "diff":
             return statistics.median(x - y for x, y in pairs)
-        return statistics.median(x / y for x, y in pairs if y)
+        # A scenario that completed nothing in its window (a 0 denominator) has no ratio.
+        ratios = [x / y for x, y in pairs if y]
+        return statistics.median(ratios) if ratios else None
 
     summary: Json = {}
     for name in ("direct", "rest", "naive"):
