@@ -1532,14 +1532,34 @@ def report(outcomes: list[Outcome], source: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _run_share(items: list[tuple[Path, str]], work: Path) -> list[tuple[str, str, str]]:
+    return [(o.spec, o.status, o.detail) for o in run(dict(items), work)]
+
+
+def run_parallel(specs: dict[Path, str], work: Path, jobs: int) -> list[Outcome]:
+    """`run` in `jobs` processes, each with its own upstream and a share of the specs: the
+    checks import every package into the process that checks it, so shares never meet."""
+    if jobs <= 1:
+        return run(specs, work)
+    from concurrent.futures import ProcessPoolExecutor
+
+    items = sorted(specs.items(), key=lambda item: item[1])
+    shares = [items[i::jobs] for i in range(jobs)]
+    with ProcessPoolExecutor(jobs) as pool:
+        results = pool.map(_run_share, shares, [work / f"share-{i}" for i in range(jobs)])
+        return [Outcome(*row) for rows in results for row in rows]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--report", type=Path, help="write the Markdown report here")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="check the specs in this many processes (default 1)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         specs = lay_out(args.folder, Path(work) / "tree")
-        outcomes = run(specs, Path(work) / "packages")
+        outcomes = run_parallel(specs, Path(work) / "packages", args.jobs)
     text = report(outcomes, str(args.folder))
     if args.report:
         args.report.write_text(text)
