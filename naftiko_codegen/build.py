@@ -1571,7 +1571,8 @@ class _Builder:
             match = [c for c in consumers if c.namespace == str(spec.get("namespace"))]
             if not match or match[0].namespace not in targets:
                 continue
-            headers, query = [], []
+            headers: list[Any] = []
+            query: list[Any] = []
             for pi, p in enumerate(spec.get("inputParameters") or []):
                 fixed = p.get("value", p.get("const"))
                 where = p.get("in", "query")

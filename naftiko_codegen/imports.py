@@ -66,7 +66,7 @@ def _listed_imports(doc: Document, spec: Path) -> list[Diagnostic]:
                 path = ("capability", "consumes", len(consumes))
                 consumes.append(entry)
                 _relocate(doc, path, entry, where + (li,))
-        del holder["imports"]
+        del holder["imports"]  # type: ignore[union-attr]  # a dict: `listed` came from it
         out.append(doc.diagnostic(where, "W249",
                                   f"`{'.'.join(map(str, where))}` lists files to import; each of their consumed "
                                   "APIs is imported as a `consumes` entry",

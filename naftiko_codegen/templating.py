@@ -50,7 +50,8 @@ class Binds:
             if not isinstance(bind, dict):
                 continue
             namespace = str(bind.get("namespace", ""))
-            keys = bind.get("keys") if isinstance(bind.get("keys"), dict) else {}
+            raw = bind.get("keys")
+            keys = raw if isinstance(raw, dict) else {}
             by_namespace.setdefault(namespace, {}).update({str(k): str(v) for k, v in keys.items()})
             if bind.get("location"):
                 located.add(namespace)

@@ -70,7 +70,7 @@ def _describe(error: jsonschema.ValidationError) -> tuple[str, str, str, JsonPat
         where = f"`{field}`" if path else "the document"
         return "E110", f"`{name}` is required in {where}", f"add `{name}:`", path, False
     if kind in ("additionalProperties", "unevaluatedProperties"):
-        known = sorted(error.schema.get("properties", {}))
+        known = sorted(error.schema.get("properties", {}) if isinstance(error.schema, dict) else {})
         extra = sorted(set(error.instance) - set(known)) if isinstance(error.instance, dict) else []
         name = extra[0] if extra else "?"
         close = difflib.get_close_matches(name, known, n=1)
@@ -83,9 +83,9 @@ def _describe(error: jsonschema.ValidationError) -> tuple[str, str, str, JsonPat
         expected = " or ".join(expected) if isinstance(expected, list) else expected
         shown = json.dumps(error.instance, ensure_ascii=False, default=str)
         shown = shown if len(shown) <= 60 else shown[:57] + "..."
-        return "E111", f"`{field}` must be {_article(expected)}, not {shown}", "", path, False
+        return "E111", f"`{field}` must be {_article(str(expected))}, not {shown}", "", path, False
     if kind in ("enum", "const"):
-        allowed = error.validator_value if kind == "enum" else [error.validator_value]
+        allowed = list(error.validator_value) if kind == "enum" else [error.validator_value]  # type: ignore[arg-type]
         listed = ", ".join(json.dumps(v) for v in allowed[:12])
         close = difflib.get_close_matches(str(error.instance), [str(v) for v in allowed], n=1)
         hint = f"did you mean {json.dumps(close[0])}?" if close else ""
@@ -238,7 +238,8 @@ class _Rules:
 
     def duplicate_namespaces(self) -> None:
         seen: dict[str, JsonPath] = {}
-        entries = [(("capability", "consumes", i), c) for i, c in enumerate(_list(self.capability.get("consumes")))]
+        entries: list[tuple[JsonPath, Any]] = [
+            (("capability", "consumes", i), c) for i, c in enumerate(_list(self.capability.get("consumes")))]
         entries += list(_adapters(self.data))
         for path, entry in entries:
             namespace = _dict(entry).get("namespace")
@@ -327,7 +328,7 @@ class _Rules:
                 continue
             target = _dict(doc_get(self.data, self.index[call][0].path))
             accepted = {str(_dict(p).get("name")) for p in _list(target.get("inputParameters"))}
-            ci = self.index[call][0].path[2]
+            ci = int(self.index[call][0].path[2])
             accepted |= {str(_dict(p).get("name")) for p in
                          _list(_dict(_list(self.capability.get("consumes"))[ci]).get("inputParameters"))}
             # a `with` key may also fill a path placeholder or a body template's `{{key}}`

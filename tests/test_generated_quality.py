@@ -38,3 +38,13 @@ def test_mypy_strict_is_clean(package: str, tmp_path: Path):
         cwd=ROOT / "generated", capture_output=True, text=True, timeout=300, check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_generator_type_checks(tmp_path: Path):
+    """The generator itself type checks too (default mypy rules, with the stubs of its
+    dependencies), so that a change to one stage cannot silently break the contract of another."""
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "cache"), "naftiko_codegen"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
