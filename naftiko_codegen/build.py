@@ -1306,9 +1306,10 @@ class _Builder:
             if planned is None:
                 continue
             call, steps, output = planned
-            if call is not None and self.formats.get(f"{call.operation.consumer}.{call.operation.name}") in ("binary", "avro", "protobuf") \
-                    and output.kind == "raw":
-                self.unsupported(xbase + ("call",), "an MCP tool returning a `binary` answer",
+            fmt = self.formats.get(f"{call.operation.consumer}.{call.operation.name}", "json") if call else "json"
+            if fmt in ("binary", *_SCHEMA_FORMATS) and output.kind == "raw":
+                self.unsupported(xbase + ("call",), "an MCP tool returning a `binary` answer" if fmt == "binary"
+                                 else f"an MCP tool returning an `outputRawFormat: {fmt}` answer whole (bytes)",
                                  "MCP results carry text; expose the download over REST")
                 continue
             hints = tool.get("hints") or {}

@@ -103,7 +103,7 @@ def test_mapping_a_binary_answer_with_its_schema_file_is_refused(tmp_path: Path,
 @pytest.mark.parametrize("fmt", ["avro", "protobuf"])
 def test_mcp_tool_returning_a_binary_answer_is_refused(tmp_path: Path, fmt: str):
     error = only_error(tmp_path, variant(consumed(fmt)), "E300")
-    assert "MCP tool returning a `binary` answer" in error.message
+    assert f"MCP tool returning an `outputRawFormat: {fmt}` answer whole" in error.message
 
 
 @pytest.mark.parametrize("selector", ["table[data-x]", "tr:first-child", "h2 + table", "a,"])
