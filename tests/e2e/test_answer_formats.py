@@ -103,6 +103,28 @@ capability:
                       price:
                         type: string
                         mapping: "$.Price"
+        - name: summary
+          path: "/summary"
+          operations:
+            - method: GET
+              description: The first current price and the notes title, from two answers.
+              steps:
+                - type: call
+                  name: prices
+                  call: site.get-prices
+                - type: call
+                  name: notes
+                  call: site.get-notes
+                - type: call
+                  name: catalog
+                  call: site.get-catalog
+              mappings:
+                - targetName: product
+                  value: "$.prices.tables[0][0].Product"
+                - targetName: release
+                  value: "$.notes.sections[1].heading"
+                - targetName: first-sku
+                  value: "$.catalog.catalog.items[0].sku"
     - type: mcp
       namespace: catalog-tools
       port: 3001
@@ -208,6 +230,7 @@ def test_rest_maps_yaml_and_html_answers(package: Path, site: dict[str, str]) ->
     with _serve(package, site, "rest") as proc:
         items = httpx.get(f"{proc.base_url}/items", timeout=10)
         prices = httpx.get(f"{proc.base_url}/prices", timeout=10)
+        summary = httpx.get(f"{proc.base_url}/summary", timeout=10)
     assert items.status_code == 200, items.text
     # YAML keeps its types; `no` is text, as in the engine's YAML reader (true/false only)
     assert items.json() == [
@@ -215,6 +238,9 @@ def test_rest_maps_yaml_and_html_answers(package: Path, site: dict[str, str]) ->
         {"sku": "007", "stock": 0.5, "active": False, "note": "no"},
     ]
     assert prices.status_code == 200, prices.text
+    assert summary.status_code == 200, summary.text
+    # orchestration steps read each answer in its format, with its selector or prefix
+    assert summary.json() == {"product": "Widget XL", "release": "Release 1", "first-sku": "A-1"}
     # only the table under section#current: the first table on the page is not selected
     assert prices.json() == [{"product": "Widget XL", "price": "\u20ac42"}, {"product": "Gadget", "price": "$99"}]
 
