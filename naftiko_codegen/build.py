@@ -55,6 +55,7 @@ from .names import (
     python_identifier,
 )
 from .outputs import PathError, parse_path, scalar_schema
+from .selectors import SelectorError, parse_selector
 from .templating import (
     ANY_VARIABLE,
     SERVER_VARIABLE,
@@ -68,16 +69,17 @@ from .templating import (
 )
 from .templating import PATH_PLACEHOLDER as _PLACEHOLDER
 
-_RAW_FORMATS = ("json", "xml", "csv", "text", "binary", "html", "markdown")
-# Answers passed through whole (bytes and Content-Type). The engine turns html and markdown into
-# JSON (tables, sections, front matter); returned whole they are what the API sent, but mapping
-# them would need that extraction, which is not implemented (E300, not E154).
-_WHOLE_FORMATS = ("text", "binary", "html", "markdown")
-_MARKUP_FORMATS = ("html", "markdown")
-_RAW_FORMAT_HINTS = {
-    "yaml": "generated packages read no YAML (the standard library has no parser for it); "
-            "ask the API for JSON",
-}
+_RAW_FORMATS = ("json", "xml", "csv", "yaml", "text", "binary", "html", "markdown", "avro", "protobuf")
+# Answers passed through whole (bytes and Content-Type) when nothing is mapped from them, as the
+# engine does for every format when no output is declared.
+_WHOLE_FORMATS = ("text", "binary", "html", "markdown", "avro", "protobuf")
+# Answers read into a JSON document, so outputs and steps can map them (docs/semantics.md).
+_MAPPED_FORMATS = ("json", "xml", "csv", "yaml", "html", "markdown")
+# Binary answers decoded by the engine with the schema file `outputSchema` names.
+_SCHEMA_FORMATS = ("avro", "protobuf")
+# Formats carrying only text: declared number/integer/boolean outputs are strings. Markdown is
+# text but for its front matter (YAML) and section levels (numbers): "mixed" accepts both.
+_TEXT_ONLY: dict[str, bool | str] = {"xml": True, "csv": True, "html": True, "markdown": "mixed"}
 _SCALAR_TYPES = {"string", "number", "integer", "boolean", "object", "array", "null"}
 _DEFAULT_HOST = "127.0.0.1"
 FREE_OBJECT = {"type": "object", "additionalProperties": True}
@@ -96,6 +98,8 @@ class _Builder:
         self.callers = caller_namespaces(self.data)
         self.operations: dict[str, ConsumedOperation] = {}  # "ns.name" -> model
         self.formats: dict[str, str] = {}  # "ns.name" -> outputRawFormat, when not json
+        self.format_options: dict[str, Any] = {}  # "ns.name" -> parsed outputSchema (html, markdown)
+        self.schema_files: dict[str, str] = {}  # "ns.name" -> outputSchema (avro, protobuf)
         self.projections: dict[str, tuple[list[Any], JsonPath]] = {}  # "ns.name" -> consumed outputs
         self.consumer_models: dict[str, Consumer] = {}
         # ids of the body parameters that are, alone, their operation's whole body (body "value")
@@ -233,12 +237,15 @@ class _Builder:
                     if "steps" in op:
                         self.unsupported(obase + ("steps",), "orchestration `steps` on a consumed operation")
                     fmt = str(op.get("outputRawFormat") or "json").lower()
+                    key = f"{namespace}.{op.get('name') or op['id']}"
                     if fmt not in _RAW_FORMATS:
                         self.unsupported(obase + ("outputRawFormat",), f"`outputRawFormat: {fmt}`",
-                                         _RAW_FORMAT_HINTS.get(fmt, "json, xml, csv, text, binary, html and markdown "
-                                                               "are read"))
+                                         "json, xml, csv, yaml, html, markdown, text and binary are read")
                     elif fmt != "json":
-                        self.formats[f"{namespace}.{op.get('name') or op['id']}"] = fmt
+                        self.formats[key] = fmt
+                        self.format_option(op, obase, fmt, key)
+                    elif op.get("outputSchema") is not None:
+                        self.format_option(op, obase, fmt, key)
                     if isinstance(op.get("outputParameters"), list):  # read by orchestration steps
                         self.projections[f"{namespace}.{op.get('name') or op['id']}"] = (
                             op["outputParameters"], obase + ("outputParameters",))
@@ -632,13 +639,60 @@ class _Builder:
                 severity=Severity.WARNING))
         return auth
 
+    def format_option(self, op: dict[str, Any], path: JsonPath, fmt: str, key: str) -> None:
+        """Read `outputSchema` as the engine does for `fmt`: a CSS selector of the tables an html
+        answer gives, a heading prefix for the sections of a markdown one, the schema file of an
+        avro or protobuf one (see `readable`); any other format ignores it (W340)."""
+        schema = op.get("outputSchema")
+        if schema is None or not str(schema).strip():
+            return
+        where = path + ("outputSchema",)
+        if fmt == "html":
+            try:
+                self.format_options[key] = parse_selector(str(schema))
+            except SelectorError as exc:
+                self.unsupported(where, f"the CSS selector {exc}",
+                                 "select the tables by element, class and id (`table.products`, "
+                                 "`div#prices table`), or leave `outputSchema` out to read every table")
+        elif fmt == "markdown":
+            self.format_options[key] = str(schema)
+        elif fmt in _SCHEMA_FORMATS:
+            self.schema_files[key] = str(schema)
+        else:
+            self.diagnostics.append(self.doc.diagnostic(
+                where, "W340", f"`outputSchema` is not read for `outputRawFormat: {fmt}`",
+                hint="it names the tables of html answers, the sections of markdown ones and the schema "
+                     "file of avro and protobuf ones; remove it", severity=Severity.WARNING))
+
+    def readable(self, key: str, fmt: str, path: JsonPath, what: str) -> bool:
+        """Whether `what` (outputs, or a step) can read the answer of consumed operation `key`
+        in its format; reports why not."""
+        if fmt in _MAPPED_FORMATS:
+            return True
+        if fmt in _SCHEMA_FORMATS:
+            if key not in self.schema_files:
+                self.error(path, "E250",
+                           f"{what} reads an answer in `outputRawFormat: {fmt}`, and `{key}` names no "
+                           "`outputSchema`",
+                           hint=f"the engine decodes {fmt} answers with the schema file `outputSchema` names, "
+                                "and fails every call without one; name it, or return the answer whole "
+                                "(`mapping: $.` or no outputs)")
+            else:
+                self.unsupported(path, f"{what} reading an answer in `outputRawFormat: {fmt}`",
+                                 "the generated packages do not decode avro or protobuf answers; return the "
+                                 "answer whole (`mapping: $.` or no outputs), or ask the API for JSON")
+            return False
+        return True  # text and binary: the caller reports E154
+
     # --- exposes ----------------------------------------------------------------------------
 
-    def output(self, specs: Any, path: JsonPath, fmt: str = "json", inputs: set[str] | None = None,
+    def output(self, specs: Any, path: JsonPath, call: str = "", inputs: set[str] | None = None,
                mock: bool = False) -> Output | None:
         """What an exposed operation returns (see docs/semantics.md, "Output mapping and
-        orchestration"). `fmt`: the called operation's `outputRawFormat`; `inputs`: the names
-        a `value` template may use; `mock`: no call, the result is built from values alone."""
+        orchestration"). `call`: the called consumed operation ("ns.name"), whose
+        `outputRawFormat` says how its answer is read; `inputs`: the names a `value` template
+        may use; `mock`: no call, the result is built from values alone."""
+        fmt = self.formats.get(call, "json")
         specs = specs or []
         if not specs:
             return Output("raw", {}) if fmt in _WHOLE_FORMATS else Output("passthrough", FREE_OBJECT)
@@ -651,17 +705,13 @@ class _Builder:
                 if fmt == "json":
                     kind = only.get("type", "object")
                     return Output("passthrough", FREE_OBJECT if kind == "object" else {})
-        if fmt in _MARKUP_FORMATS:
-            self.unsupported(path, f"mapping an answer in `outputRawFormat: {fmt}` (the engine's extraction of "
-                                   "its tables and sections)", "return it whole with `mapping: $.` or no outputs")
-            return None
         if fmt in ("text", "binary"):
             self.error(path, "E154", f"an answer in `outputRawFormat: {fmt}` cannot be mapped",
-                       hint="return it whole with `mapping: $.`, or read it as json, xml or csv")
+                       hint="return it whole with `mapping: $.`, or read it as json, xml, csv, yaml, html or markdown")
             return None
-        if fmt not in ("json", "xml", "csv"):
-            return None  # refused where the format is declared
-        text_only = fmt != "json"
+        if not self.readable(call, fmt, path, "this output mapping"):
+            return None
+        text_only = _TEXT_ONLY.get(fmt, False)
         shapes: list[tuple[str, Any, dict[str, Any]]] = []
         for i, spec in enumerate(specs):
             built = self.shape(spec, path + (i,), text_only, inputs or set(), nested=False)
@@ -678,9 +728,9 @@ class _Builder:
         else:
             shape = ("object", (), tuple((n, sh) for n, sh, _s in shapes))
             schema = _object_schema({n: (sc, True) for n, _sh, sc in shapes})
-        return Output("mapped", _not_null(schema), shape, fmt)  # type: ignore[arg-type]
+        return Output("mapped", _not_null(schema), shape, fmt, self.format_options.get(call))  # type: ignore[arg-type]
 
-    def shape(self, spec: dict[str, Any], path: JsonPath, text_only: bool, inputs: set[str],
+    def shape(self, spec: dict[str, Any], path: JsonPath, text_only: bool | str, inputs: set[str],
               nested: bool = True) -> tuple[Any, dict[str, Any]] | None:
         """(runtime shape, JSON Schema) of one output or property; see `outputs.py`."""
         mapping, value = spec.get("mapping"), spec.get("value")
@@ -740,7 +790,8 @@ class _Builder:
             elif isinstance(items, dict):
                 item_schema = {k: v for k, v in scalar_schema(items.get("type"), text_only).items()}
             schema = {"type": ["array", "null"] if nested or parsed else "array", "items": item_schema}
-            return ("array", parsed, item_shape, text_only), schema
+            # XML gives a lone repeated element as itself: an array output then wraps it
+            return ("array", parsed, item_shape, text_only is True), schema
         if mapping is None:
             self.error(path, "E152", "an output with neither `mapping` nor `value`",
                        hint="add `mapping: $.field` (a JSONPath into the upstream answer) or a `value`")
@@ -827,7 +878,7 @@ class _Builder:
         opath = path + ("outputParameters",)
         if "call" in op:
             resolved = self.call(op, path, namespaces)
-            output = self.output(outputs, opath, self.formats.get(str(op["call"]), "json"), inputs)
+            output = self.output(outputs, opath, str(op["call"]), inputs)
             if resolved is None or output is None:
                 return None
             target, pairs = resolved
@@ -920,14 +971,12 @@ class _Builder:
                 ok = False
                 continue
             fmt = self.formats.get(str(step["call"]), "json")
-            if fmt in _MARKUP_FORMATS:
-                self.unsupported(spath + ("call",), f"a step reading an answer in `outputRawFormat: {fmt}`",
-                                 "orchestration reads json, xml or csv answers")
+            if fmt in ("text", "binary"):
+                self.error(spath + ("call",), "E154", f"a step cannot read an answer in `outputRawFormat: {fmt}`",
+                           hint="orchestration reads json, xml, csv, yaml, html and markdown answers")
                 ok = False
                 continue
-            if fmt not in ("json", "xml", "csv"):
-                self.error(spath + ("call",), "E154", f"a step cannot read an answer in `outputRawFormat: {fmt}`",
-                           hint="orchestration reads json, xml or csv answers")
+            if not self.readable(str(step["call"]), fmt, spath + ("call",), "a step"):
                 ok = False
                 continue
             mapping = step.get("with") or {}
@@ -959,7 +1008,8 @@ class _Builder:
                 ok = False
                 continue
             built.append(Step("call", name, call=Call(target, tuple(arguments)),
-                              source=fmt, projections=projections))  # type: ignore[arg-type]
+                              source=fmt, option=self.format_options.get(str(step["call"])),  # type: ignore[arg-type]
+                              projections=projections))
         mappings: list[tuple[tuple[str, ...], tuple[Any, ...]]] = []
         for mi, entry in enumerate(op.get("mappings") or []):
             mpath = path + ("mappings", mi)
@@ -1256,8 +1306,10 @@ class _Builder:
             if planned is None:
                 continue
             call, steps, output = planned
-            if call is not None and self.formats.get(f"{call.operation.consumer}.{call.operation.name}") == "binary":
-                self.unsupported(xbase + ("call",), "an MCP tool returning a `binary` answer",
+            fmt = self.formats.get(f"{call.operation.consumer}.{call.operation.name}", "json") if call else "json"
+            if fmt in ("binary", *_SCHEMA_FORMATS) and output.kind == "raw":
+                self.unsupported(xbase + ("call",), "an MCP tool returning a `binary` answer" if fmt == "binary"
+                                 else f"an MCP tool returning an `outputRawFormat: {fmt}` answer whole (bytes)",
                                  "MCP results carry text; expose the download over REST")
                 continue
             hints = tool.get("hints") or {}

@@ -265,7 +265,14 @@ class Output:
     kind: Literal["passthrough", "raw", "mapped"]
     schema: dict[str, Any]  # JSON Schema of the result (MCP output schema when an object)
     shape: Any = None  # mapped: the nested tuple the runtime evaluates
-    source: Literal["json", "xml", "csv"] = "json"  # how the upstream body is read
+    source: Literal["json", "xml", "csv", "yaml", "html", "markdown"] = "json"  # how the upstream body is read
+    # html: the parsed `outputSchema` CSS selector; markdown: its heading prefix (see `reader`)
+    option: Any = None
+
+    @property
+    def reader(self) -> Any:
+        """How the runtime's `read_answer` is told the format: its name, or (name, option)."""
+        return self.source if self.option is None else (self.source, self.option)
 
 
 @dataclass(frozen=True)
@@ -277,7 +284,8 @@ class Step:
     kind: Literal["call", "lookup"]
     name: str
     call: Call | None = None
-    source: Literal["json", "xml", "csv"] = "json"
+    source: Literal["json", "xml", "csv", "yaml", "html", "markdown"] = "json"
+    option: Any = None  # as on `Output`
     index: str = ""
     match: str = ""
     value: tuple[Any, ...] = ()  # ("path", parsed JSONPath into the steps' results) | ("input", name)
@@ -295,7 +303,8 @@ class Step:
             (a.param.arg, a.source, a.input_name if a.source == "input" else a.literal)
             for a in self.call.arguments
         )
-        return ("call", self.name, self.call.operation.method_name, arguments, self.source, self.projections)
+        reader = self.source if self.option is None else (self.source, self.option)
+        return ("call", self.name, self.call.operation.method_name, arguments, reader, self.projections)
 
 
 @dataclass(frozen=True)
@@ -627,6 +636,19 @@ class Capability:
             for step in steps.steps if steps else ():
                 found.add(step.source)
         return frozenset(found - {"json"})
+
+    @property
+    def reads_options(self) -> bool:
+        """Whether some answer is read with an option (an html selector, a markdown heading
+        prefix): `read_answer` then takes (format, option) pairs too."""
+        found = [output.option for output, _steps in self._answers if output.kind == "mapped"]
+        found += [step.option for _output, steps in self._answers for step in (steps.steps if steps else ())]
+        return any(option is not None for option in found)
+
+    @property
+    def reads_yaml(self) -> bool:
+        """Whether the runtime parses YAML: yaml answers, and markdown front matter."""
+        return bool(self.reads_formats & {"yaml", "markdown"})
 
     @property
     def per_request_auth(self) -> bool:

@@ -104,11 +104,14 @@ def evaluate(path: Path, document: Any) -> Any:
 _JSON_TYPES = {"string", "number", "integer", "boolean", "object", "array"}
 
 
-def scalar_schema(declared: Any, text_only: bool) -> dict[str, Any]:
+def scalar_schema(declared: Any, text_only: bool | str) -> dict[str, Any]:
     """The schema of one mapped value: its declared type, or null when the document lacks it.
-    Formats that carry only text (XML, CSV) give strings whatever the declared scalar type."""
+    Formats that carry only text (XML, CSV, HTML) give strings whatever the declared scalar
+    type; markdown ("mixed") gives text in tables and typed values in its front matter."""
     if not isinstance(declared, str) or declared not in _JSON_TYPES:
         return {}
+    if text_only == "mixed" and declared in ("number", "integer", "boolean"):
+        return {"type": [declared, "string", "null"]}
     if text_only and declared in ("number", "integer", "boolean"):
         declared = "string"
     return {"type": [declared, "null"]}

@@ -92,6 +92,7 @@ class Recorder:
         self.oauth1: dict[str, tuple[str, Any]] = {}  # path prefix -> (consumer key, RSA public key)
         self.oauth1_failures: list[str] = []
         self.nonces: set[str] = set()
+        self.answer_type = b"application/json"  # the Content-Type of the answers above
 
     def _oauth1_problem(self, seen: dict[str, Any], consumer_key: str, public_key: Any) -> str:
         """Why the request's OAuth 1.0a signature is wrong (empty: it verifies). The base string
@@ -184,12 +185,13 @@ class Recorder:
                 await self._answer(send, 401, b"{}", [(b"www-authenticate", challenge.encode())])
                 return
         self.requests.append(seen)
-        await self._answer(send, 200, answer)
+        await self._answer(send, 200, answer, content_type=self.answer_type)
 
     @staticmethod
-    async def _answer(send: Any, status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    async def _answer(send: Any, status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None,
+                      content_type: bytes = b"application/json") -> None:
         await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), *(extra or [])]})
+                    "headers": [(b"content-type", content_type), *(extra or [])]})
         await send({"type": "http.response.body", "body": body})
 
 
@@ -938,11 +940,128 @@ def _formats(capability: dict[str, Any]) -> dict[str, str]:
 
 
 def _checkable(op: dict[str, Any], formats: dict[str, str]) -> tuple[bool, bool]:
-    """(checked here, mock): single calls to JSON operations and mocks."""
+    """(checked here, mock): single calls to operations whose answer `_in_format` can write,
+    and mocks."""
     mock = not any(k in op for k in ("call", "steps", "ref"))
-    if "call" in op and formats.get(str(op["call"]), "json") != "json":
+    if "call" in op and formats.get(str(op["call"]), "json") not in _WRITTEN_FORMATS:
         return False, False
     return ("call" in op or mock) and _built(op.get("outputParameters"), mock), mock
+
+
+# --- answers in other formats ------------------------------------------------------------
+# The upstream answers the sample document written in the consumed operation's
+# `outputRawFormat`; the expected result is computed from the document that format carries
+# (html and markdown cells are text), as the engine's converter defines it (naftiko-spec.md
+# §4.7): a wrong reader gives another result. Samples a format cannot carry are not checked.
+
+_WRITTEN_FORMATS = ("json", "yaml", "html", "markdown")
+
+
+def _cell(value: Any) -> str | None:
+    """A sample value as table text, None when it is not a scalar a cell can hold."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, str)) and "\n" not in str(value):
+        return str(value)
+    return None
+
+
+def _text_tables(tables: Any) -> list[tuple[list[str], list[list[str]]]] | None:
+    """[(headers, rows)] for a list of tables of flat row objects, values as text."""
+    if not isinstance(tables, list):
+        return None
+    found = []
+    for table in tables:
+        if not isinstance(table, list) or not table or not all(isinstance(r, dict) and r for r in table):
+            return None
+        headers = list(dict.fromkeys(k for row in table for k in row))
+        if any(not h.strip() or h != h.strip() or "|" in h or "<" in h for h in headers):
+            return None
+        rows = [[_cell(row.get(h, "")) for h in headers] for row in table]
+        if any(c is None for row in rows for c in row):
+            return None
+        found.append((headers, rows))  # type: ignore[arg-type]
+    return found
+
+
+def _html(tables: list[tuple[list[str], list[list[str]]]], attributes: str) -> str:
+    import html as markup
+
+    out = []
+    for headers, rows in tables:
+        head = "".join(f"<th>{markup.escape(h)}</th>" for h in headers)
+        body = "".join("<tr>" + "".join(f"<td> {markup.escape(c)} </td>" for c in row) + "</tr>\n" for row in rows)
+        out.append(f"<table{attributes}>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody></table>")
+    return "\n".join(out)
+
+
+def _in_format(capability: dict[str, Any], op: dict[str, Any], document: Any) -> tuple[bytes, bytes, Any] | None:
+    """(upstream body, its Content-Type, the document it converts to) for `document` written
+    in the format of the operation `op` calls; None when that format cannot carry it."""
+    consumed = _consumed(capability).get(str(op.get("call")), ("", {}))[1]
+    fmt = str(consumed.get("outputRawFormat") or "json").lower() if "call" in op else "json"
+    option = str(consumed.get("outputSchema") or "").strip()
+    if fmt == "json":
+        return json.dumps(document).encode(), b"application/json", document
+    if fmt == "yaml":
+        return yaml.safe_dump(document, sort_keys=False).encode(), b"application/yaml", document
+    if not isinstance(document, dict):
+        return None
+    if fmt == "html":
+        tables = _text_tables(document.get("tables")) if set(document) == {"tables"} else None
+        if tables is None:
+            return None
+        page = _html(tables, "")
+        if option:
+            # One element, class and id selector: the tables it selects, after a decoy table
+            # that the selector does not reach (it would come first in the answer otherwise).
+            selector = re.fullmatch(r"([a-z][a-z0-9]*)?((?:[.#][A-Za-z_][\w-]*)+)?", option)
+            if selector is None:
+                return None
+            tag = selector.group(1) or "div"
+            classes = " ".join(re.findall(r"\.([\w-]+)", selector.group(2) or ""))
+            ident = "".join(re.findall(r"#([\w-]+)", selector.group(2) or ""))[:64]
+            attributes = (f' class="{classes}"' if classes else "") + (f' id="{ident}"' if ident else "")
+            decoy = _html([(["decoy"], [["not selected"]])], "")
+            chosen = (_html(tables, attributes) if tag == "table"
+                      else f"<{tag}{attributes}>{_html(tables, '')}</{tag}>")
+            page = f"<div class=\"other\">{decoy}</div>\n{chosen}"
+        text = f"<!DOCTYPE html>\n<html><body>\n<p>Sample answer<br>\n{page}\n</body></html>\n"
+        rows = [[dict(zip(h, r, strict=True)) for r in rs] for h, rs in tables]
+        return text.encode(), b"text/html", {"tables": rows}
+    if fmt == "markdown":
+        if not set(document) <= {"frontMatter", "tables", "sections"}:
+            return None
+        front = document.get("frontMatter", {})
+        tables = _text_tables(document.get("tables", []))
+        sections = document.get("sections", [])
+        if not isinstance(front, dict) or tables is None or not isinstance(sections, list):
+            return None
+        parts = ["---\n" + yaml.safe_dump(front, sort_keys=False) + "---\n"] if front else []
+        for headers, rows in tables:
+            lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+            lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
+            parts.append("\n".join(lines) + "\n")
+        kept = []
+        for section in sections:
+            if not isinstance(section, dict) or set(section) - {"heading", "level", "content"}:
+                return None
+            heading = option + str(section.get("heading", "s"))
+            level = section.get("level", 2)
+            content = _cell(section.get("content", ""))
+            if not isinstance(level, int) or isinstance(level, bool) or not 1 <= level <= 6 or content is None:
+                return None
+            if re.search(r"[\\`*_\[\]<>&#|!]", heading + content) or content != content.strip():
+                return None
+            parts.append(f"{'#' * level} {heading}\n\n{content}\n")
+            kept.append({"heading": heading, "level": level, "content": content})
+        if option:  # a section whose heading does not start with the prefix is left out
+            decoy = "Decoy section" if not "Decoy section".startswith(option) else "Other section"
+            parts.append(f"## {decoy}\n\nleft out\n")
+        converted = {"frontMatter": front, "tables": [[dict(zip(h, r, strict=True)) for r in rs] for h, rs in tables],
+                     "sections": kept}
+        return "\n".join(parts).encode(), b"text/markdown", converted
+    return None
 
 
 def check_outputs(folder: Path, package: str, capability: dict[str, Any], bases: dict[str, str],
@@ -976,8 +1095,10 @@ def check_outputs(folder: Path, package: str, capability: dict[str, Any], bases:
                 elif empty:
                     want = {}
                 else:
-                    document = _sample_document(tool["outputParameters"])
-                    recorder.answers["*"] = json.dumps(document).encode()
+                    written = _in_format(capability, tool, _sample_document(tool["outputParameters"]))
+                    if written is None:
+                        continue
+                    recorder.answers["*"], recorder.answer_type, document = written
                     want = _expected_result(tool["outputParameters"], document, arguments, mock)
 
                 async def call(name: str = tool["name"], arguments: dict[str, Any] = arguments,
@@ -991,6 +1112,7 @@ def check_outputs(folder: Path, package: str, capability: dict[str, Any], bases:
                 finally:
                     recorder.answers.clear()
                     recorder.patterns = []
+                    recorder.answer_type = b"application/json"
                 got = json.loads(result.content[0].text) if not result.is_error else result.content[0].text
                 if result.is_error or got != want:
                     problems.append(f"tool {tool['name']}: result {str(got)[:120]} != {str(want)[:120]}")
@@ -1042,8 +1164,10 @@ def check_outputs(folder: Path, package: str, capability: dict[str, Any], bases:
                             recorder.patterns = [(re.compile(p), body) for p, body in planned[0]]
                             want = planned[1]
                         else:
-                            document = _sample_document(op["outputParameters"])
-                            recorder.answers["*"] = json.dumps(document).encode()
+                            written = _in_format(capability, op, _sample_document(op["outputParameters"]))
+                            if written is None:
+                                continue
+                            recorder.answers["*"], recorder.answer_type, document = written
                             want = _expected_result(op["outputParameters"], document, inputs, mock)
                         try:
                             answer = http.request(op["method"].upper(), url, params=query,
@@ -1051,6 +1175,7 @@ def check_outputs(folder: Path, package: str, capability: dict[str, Any], bases:
                         finally:
                             recorder.answers.clear()
                             recorder.patterns = []
+                            recorder.answer_type = b"application/json"
                         if answer.status_code >= 300 or answer.json() != want:
                             problems.append(f"REST {op['method']} {resource['path']}: {answer.status_code} "
                                             f"{answer.text[:120]} != {str(want)[:120]}")

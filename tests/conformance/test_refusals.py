@@ -56,13 +56,10 @@ REFUSED: list[tuple[str, str, str]] = [
         "E155",
         "`ref: unknown.nonexistent`",
     ),
-    (f"{TESTS}/formats/yaml-capability.yaml", "E300", _fmt("yaml")),
-    # html and markdown are returned whole; these fixtures map fields of them (the engine's
-    # table extraction), which is refused
-    (f"{TESTS}/formats/html-capability.yaml", "E300", "an answer in `outputRawFormat: html`"),
-    (f"{TESTS}/formats/markdown-capability.yaml", "E300", "an answer in `outputRawFormat: markdown`"),
-    (f"{TESTS}/formats/avro-capability.yaml", "E300", _fmt("avro")),
-    (f"{TESTS}/formats/proto-capability.yaml", "E300", _fmt("protobuf")),
+    # These map fields of a binary answer and name no `outputSchema`: the engine decodes avro
+    # and protobuf with that schema file and fails every such call without it.
+    (f"{TESTS}/formats/avro-capability.yaml", "E250", _fmt("avro") + ", and `mock-avro.get-records`"),
+    (f"{TESTS}/formats/proto-capability.yaml", "E250", _fmt("protobuf") + ", and `mock-proto.get-records`"),
     (f"{TESTS}/control/control-capability.yaml", "E300", CONTROL),
     (f"{TESTS}/control/control-observability-disabled.yaml", "E300", CONTROL),
     (f"{TESTS}/control/control-scripting-capability.yaml", "E300", CONTROL),
@@ -110,6 +107,9 @@ GENERATED_TODAY_LIST = [
     f"{TESTS}/mcp/mcp-step-with-namespace-capability.yaml",
     f"{TESTS}/formats/xml-capability.yaml",
     f"{TESTS}/formats/csv-capability.yaml",
+    f"{TESTS}/formats/yaml-capability.yaml",
+    f"{TESTS}/formats/html-capability.yaml",
+    f"{TESTS}/formats/markdown-capability.yaml",
     *[
         f"{TESTS}/aggregates/aggregate-{name}.yaml"
         for name in ("basic", "hints-override", "shared-mock", "step-with-namespace")

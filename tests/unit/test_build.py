@@ -409,13 +409,13 @@ def test_unsupported_output_format(tmp_path: Path):
     text = variant(
         (
             CONSUMED_OP,
-            "        method: GET\n        outputRawFormat: yaml\n        inputParameters:\n",
+            "        method: GET\n        outputRawFormat: tsv\n        inputParameters:\n",
         )
     )
     error = only_error(tmp_path, text, "E300")
-    assert "outputRawFormat: yaml" in error.message
-    assert "no YAML" in error.hint
-    assert error.line == line_of(text, "outputRawFormat: yaml")
+    assert "outputRawFormat: tsv" in error.message
+    assert "yaml, html, markdown" in error.hint
+    assert error.line == line_of(text, "outputRawFormat: tsv")
 
 
 def test_unsupported_authentication(tmp_path: Path):

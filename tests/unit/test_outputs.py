@@ -227,17 +227,19 @@ def test_text_answer_passes_through_raw(tmp_path: Path):
 
 
 @pytest.mark.parametrize("fmt", ["html", "markdown"])
-def test_html_and_markdown_answers_pass_through_raw_and_are_not_mapped(tmp_path: Path, fmt: str):
+def test_html_and_markdown_answers_pass_through_raw_unless_mapped(tmp_path: Path, fmt: str):
     text = variant(("        method: GET\n        inputParameters:\n",
                     f"        method: GET\n        outputRawFormat: {fmt}\n        inputParameters:\n"))
     cap = built(tmp_path, text)
     assert cap.rest.routes[0].answer == "raw"
     assert cap.mcp.tools[0].output.kind == "raw"
-    # the engine reads their tables and sections into JSON: mapping that is not implemented
+    assert cap.reads_formats == frozenset()
+    # mapped, they are read into JSON as the engine reads them (tables, sections)
     mapped = text.replace(MCP_CALL, MCP_CALL + "      outputParameters:\n      - type: array\n"
                           "        mapping: $.tables[0]\n")
-    error = only_error(tmp_path, mapped, "E300")
-    assert f"`outputRawFormat: {fmt}`" in error.message and error.line == line_of(mapped, "mapping: $.tables[0]") - 1
+    cap = built(tmp_path, mapped)
+    assert cap.mcp.tools[0].output.kind == "mapped" and cap.mcp.tools[0].output.source == fmt
+    assert cap.reads_formats == frozenset({fmt})
 
 
 def test_jsonpath_outside_the_subset_is_located(tmp_path: Path):
