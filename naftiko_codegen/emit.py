@@ -19,9 +19,11 @@ _FILES = (
     ("__init__.py.j2", "__init__.py"),
     ("__main__.py.j2", "__main__.py"),
     ("_runtime.py.j2", "_runtime.py"),
+    ("_telemetry.py.j2", "_telemetry.py"),
     ("client.py.j2", "client.py"),
     ("rest.py.j2", "rest.py"),
     ("mcp_server.py.j2", "mcp_server.py"),
+    ("control.py.j2", "control.py"),
     ("requirements.txt.j2", "requirements.txt"),
     ("README.md.j2", "README.md"),
 )
@@ -165,7 +167,11 @@ def emit(cap: Capability) -> dict[str, str]:
             continue
         if name == "mcp_server.py" and cap.mcp is None:
             continue
-        text = env.get_template(template).render(cap=cap, rest=cap.rest, mcp=cap.mcp)
+        if name == "control.py" and cap.control is None:
+            continue
+        if name == "_telemetry.py" and not cap.telemetry:
+            continue
+        text = env.get_template(template).render(cap=cap, rest=cap.rest, mcp=cap.mcp, control=cap.control)
         path = f"{cap.package}/{name}"
         if name.endswith(".py"):
             text = format_python(path, text, header, standin, cap.source_sha256)
