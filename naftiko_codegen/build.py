@@ -1607,19 +1607,21 @@ class _Builder:
             self.diagnostics.append(self.doc.diagnostic(
                 base + ("address",), "W320",
                 f"the control port listens on `{address}`, beyond this machine, without authentication",
-                "anyone who reaches it reads the health, metrics and recent traces of the capability; "
+                hint="anyone who reaches it reads the health, metrics and recent traces of the capability; "
                 "bind it to `localhost` unless a proxy in front of it checks callers",
                 severity=Severity.WARNING))
         enabled = observability.get("enabled", True) is not False
         traces = observability.get("traces") or {}
         local_traces = traces.get("local") or {}
         local_metrics = (observability.get("metrics") or {}).get("local") or {}
+        mcp_spec = next((a for a in exposes if a.get("type") == "mcp"), None)
         adapters = []
         for a in exposes:
             kind = str(a.get("type"))
-            if kind == "rest":
+            if kind == "rest" and a is next(x for x in exposes if x.get("type") == "rest"):
                 adapters.append(ExposedAdapter("rest", str(a.get("namespace", "")), int(a.get("port", 8080))))
-            elif kind == "mcp":
+            elif kind == "mcp" and a is mcp_spec and mcp is not None and mcp.transport == "http":
+                # a stdio server belongs to the client that starts it, not to `serve`
                 adapters.append(ExposedAdapter("mcp", str(a.get("namespace", "")), int(a.get("port", 9090))))
             elif kind == "control" and a is spec:
                 adapters.append(ExposedAdapter("control", "", port))
