@@ -1577,9 +1577,8 @@ class _Builder:
         base: JsonPath = ("capability", "exposes", ai)
         management = spec.get("management") or {}
         observability = spec.get("observability") or {}
-        if "authentication" in spec:
-            self.unsupported(base + ("authentication",), "`authentication` on the control adapter",
-                             "bind the control port to a loopback address and let only local tools reach it")
+        # as on REST and MCP adapters; every path of the port requires it, as in the engine
+        auth = self.exposed_auth(spec.get("authentication"), base + ("authentication",), "control")
         if "scripting" in management:
             self.unsupported(base + ("management", "scripting"), "scripting governance (`management.scripting`)",
                              "`/scripting` governs script steps, which run code from files outside the spec; "
@@ -1603,12 +1602,13 @@ class _Builder:
                            f"the control port {port} is the {kind} adapter's port too",
                            "`python -m <package> serve` runs every adapter in one process, each on its "
                            "own port; give the control adapter another one")
-        if address not in ("localhost", "127.0.0.1", "::1") and not address.startswith("127."):
+        if auth is None and "authentication" not in spec and address not in ("localhost", "127.0.0.1", "::1") \
+                and not address.startswith("127."):
             self.diagnostics.append(self.doc.diagnostic(
                 base + ("address",), "W320",
                 f"the control port listens on `{address}`, beyond this machine, without authentication",
                 hint="anyone who reaches it reads the health, metrics and recent traces of the capability; "
-                "bind it to `localhost` unless a proxy in front of it checks callers",
+                "bind it to `localhost`, or add `authentication`",
                 severity=Severity.WARNING))
         enabled = observability.get("enabled", True) is not False
         traces = observability.get("traces") or {}
@@ -1637,6 +1637,7 @@ class _Builder:
             sampling=float(traces.get("sampling", 1.0)),
             propagation="b3" if traces.get("propagation") == "b3" else "w3c",
             adapters=tuple(adapters),
+            auth=auth,
         )
 
     def forwarded(self, consumers: list[Consumer]) -> list[Consumer]:
@@ -1690,7 +1691,7 @@ class _Builder:
             for op in consumer.operations:
                 if op.body_template is not None:
                     required.update(op.body_template.env_vars)
-        exposed = [a.auth for a in (rest, mcp) if a is not None and a.auth is not None]
+        exposed = [a.auth for a in (rest, mcp, control) if a is not None and a.auth is not None]
         bind_files = self.bind_files(required | {v for auth in exposed for v in auth.env_vars})
         if has_errors(self.diagnostics):
             raise Diagnosed(sorted(set(self.diagnostics)))

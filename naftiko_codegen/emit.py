@@ -157,20 +157,23 @@ def headers(cap: Capability) -> tuple[str, str]:
     return str(macro(cap)), str(macro(standin))
 
 
+def templates_for(cap: Capability) -> list[tuple[str, str]]:
+    """(template, file) for each file of `cap`'s package: adapters the spec lacks are skipped."""
+    absent = {
+        "rest.py": cap.rest is None,
+        "mcp_server.py": cap.mcp is None,
+        "control.py": cap.control is None,
+        "_telemetry.py": not cap.telemetry,
+    }
+    return [(template, name) for template, name in _FILES if not absent.get(name, False)]
+
+
 def emit(cap: Capability) -> dict[str, str]:
     """Every file of the package for `cap`, keyed by path relative to the output folder."""
     env = _env()
     header, standin = headers(cap)
     files: dict[str, str] = {}
-    for template, name in _FILES:
-        if name == "rest.py" and cap.rest is None:
-            continue
-        if name == "mcp_server.py" and cap.mcp is None:
-            continue
-        if name == "control.py" and cap.control is None:
-            continue
-        if name == "_telemetry.py" and not cap.telemetry:
-            continue
+    for template, name in templates_for(cap):
         text = env.get_template(template).render(cap=cap, rest=cap.rest, mcp=cap.mcp, control=cap.control)
         path = f"{cap.package}/{name}"
         if name.endswith(".py"):

@@ -605,6 +605,7 @@ class ControlAdapter:
     sampling: float  # share of new traces recorded (1.0: all)
     propagation: Literal["w3c", "b3"]
     adapters: tuple[ExposedAdapter, ...]  # every adapter of the capability, in spec order
+    auth: ExposedAuth | None = None  # required on every path of the port
 
 
 @dataclass(frozen=True)

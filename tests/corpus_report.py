@@ -516,7 +516,12 @@ def check_control(package: str, spec: dict[str, Any], upstream_requests: list[di
     traces_on = enabled and (traces_spec.get("local") or {}).get("enabled", True)
     b3 = traces_spec.get("propagation") == "b3"
     module = importlib.import_module(f"{package}.control")
-    http = TestClient(module.app, raise_server_exceptions=False)
+    offered: tuple[dict[str, str], dict[str, str]] = ({}, {})
+    if control.get("authentication"):  # every path of the port requires it
+        problems += _check_guard(module.app, control["authentication"], "/health/live", "control port")
+        offered = _offer(control["authentication"])
+    http = TestClient(module.app, raise_server_exceptions=False, headers=offered[0])
+    http.__enter__()  # its lifespan reads the credential
     adapters = []
     for a in exposes:
         if a.get("type") in ("rest", "mcp"):
@@ -526,7 +531,7 @@ def check_control(package: str, spec: dict[str, Any], upstream_requests: list[di
             adapters.append({"type": "control", "port": control["port"], "state": "started"})
 
     def expect(path: str, status: int) -> Any:
-        answer = http.get(path)
+        answer = http.get(path, params=offered[1])
         if answer.status_code != status:
             problems.append(f"control GET {path}: {answer.status_code}, expected {status}")
             return None
@@ -569,12 +574,12 @@ def check_control(package: str, spec: dict[str, Any], upstream_requests: list[di
         upstream_trace = carried if b3 else (carried or "")[3:35]
     rest_spec = next((a for a in exposes if a.get("type") == "rest"), None)
     caller_trace, caller_span = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
-    before = _prometheus(http.get("/metrics").text) if metrics_on else {}
+    before = _prometheus(http.get("/metrics", params=offered[1]).text) if metrics_on else {}
     if rest_spec is not None:
         rest = importlib.import_module(f"{package}.rest")
-        offered = ({"X-B3-TraceId": caller_trace, "X-B3-SpanId": caller_span, "X-B3-Sampled": "1"} if b3
+        context = ({"X-B3-TraceId": caller_trace, "X-B3-SpanId": caller_span, "X-B3-Sampled": "1"} if b3
                    else {"traceparent": f"00-{caller_trace}-{caller_span}-01"})
-        TestClient(rest.app, raise_server_exceptions=False).get("/healthz", headers=offered)
+        TestClient(rest.app, raise_server_exceptions=False).get("/healthz", headers=context)
     if metrics_on:
         answer = expect("/metrics", 200)
         if answer is not None:
@@ -619,6 +624,7 @@ def check_control(package: str, spec: dict[str, Any], upstream_requests: list[di
         expect("/traces/0123456789abcdef0123456789abcdef", 404)
     else:
         expect("/traces", 404)
+    http.__exit__(None, None, None)
     return problems
 
 

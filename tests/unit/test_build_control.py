@@ -138,8 +138,8 @@ def test_without_a_control_adapter_nothing_changes(tmp_path: Path):
      ("E300", "the control port's `management.logs` endpoints")),
     ([(OBSERVABILITY, "      observability:\n        exporters:\n          otlp:\n            endpoint: http://c:4317\n")],
      ("E300", "the `otlp` telemetry exporter")),
-    ([("      port: 9191\n", "      port: 9191\n      authentication:\n        type: bearer\n        token: x\n")],
-     ("E300", "`authentication` on the control adapter")),
+    ([("      port: 9191\n", "      port: 9191\n      authentication:\n        type: digest\n")],
+     ("E300", "HTTP Digest authentication on an exposed adapter")),
     ([("      address: localhost\n      port: 9191\n", "      address: 0.0.0.0\n      port: 9191\n")],
      ("W320", "the control port listens on `0.0.0.0`, beyond this machine, without authentication")),
 ])
@@ -159,6 +159,19 @@ def test_a_stdio_mcp_server_is_not_served_beside_the_control_port(tmp_path: Path
     assert [a.type for a in cap.control.adapters] == ["rest", "control"]
     main = emit(cap)["demo/__main__.py"]
     assert "--mcp-port" not in main and 'add("mcp"' not in main
+
+
+def test_a_guarded_control_port_may_listen_anywhere(tmp_path: Path):
+    text = variant(("      address: localhost\n      port: 9191\n",
+                    "      address: 0.0.0.0\n      port: 9191\n"
+                    "      authentication:\n        type: bearer\n        token: '{{CONTROL_TOKEN}}'\n"))
+    assert codes(tmp_path, text) == []
+    cap = built(tmp_path, text)
+    assert cap.control is not None and cap.control.auth is not None
+    assert cap.control.auth.env_vars == ("CONTROL_TOKEN",)
+    files = emit(cap)
+    assert "Middleware(RequireCredentials, check=CREDENTIALS)" in files["demo/control.py"]
+    assert 'require_env(("CONTROL_TOKEN",))' in files["demo/__main__.py"]
 
 
 def test_logs_false_is_no_endpoint_to_refuse(tmp_path: Path):
