@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import anyio
 import httpx
 import pytest
 from mcp import Client
-from support.processes import RunningProcess, run_package
+from support.processes import RunningProcess, run_package, run_to_exit
 from support.servers import answer_lifespan, free_port, serve_asgi, wait_for_port
 
 from naftiko_codegen import output
@@ -170,3 +171,37 @@ def test_sigterm_stops_every_adapter(package: Path) -> None:
         for port in own.ports.values():
             with pytest.raises(httpx.ConnectError):
                 httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
+
+
+def test_an_adapter_that_cannot_start_stops_the_others(package: Path) -> None:
+    # the REST port is taken: uvicorn cannot bind it, and `serve` ends with its exit code
+    # rather than run a control port that would report DEGRADED for ever
+    ports = {"rest": free_port(), "mcp": free_port(), "control": free_port()}
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        taken.bind(("127.0.0.1", ports["rest"]))
+        taken.listen()
+        done = run_to_exit(
+            ["serve", "--host", "127.0.0.1", "--port", str(ports["control"]),
+             "--rest-host", "127.0.0.1", "--rest-port", str(ports["rest"]),
+             "--mcp-host", "127.0.0.1", "--mcp-port", str(ports["mcp"])],
+            env={"INVENTORY_BASE_URI": "http://127.0.0.1:9/v1"}, cwd=package, pythonpath=package,
+            package="observed")
+    assert done.returncode == 3, done.stderr
+    assert f"('127.0.0.1', {ports['rest']}): address already in use" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_serve_refuses_to_start_without_the_control_ports_credential(tmp_path: Path) -> None:
+    text = SPEC.read_text("utf-8").replace(
+        "      port: 9191\n",
+        "      port: 9191\n      authentication:\n        type: bearer\n        token: '{{CONTROL_TOKEN}}'\n")
+    spec = tmp_path / "guarded.yaml"
+    spec.write_text(text, "utf-8")
+    result = generate(spec, tmp_path)
+    assert result.ok
+    output.write(tmp_path / "out", {result.package: result.files})
+    done = run_to_exit(["serve"], env={"INVENTORY_BASE_URI": "http://127.0.0.1:9/v1"},
+                       cwd=tmp_path / "out", pythonpath=tmp_path / "out", package="guarded")
+    assert done.returncode == 78, done.stderr
+    assert "CONTROL_TOKEN" in done.stderr
