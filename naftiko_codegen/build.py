@@ -27,6 +27,8 @@ from .model import (
     Capability,
     ConsumedOperation,
     Consumer,
+    ControlAdapter,
+    ExposedAdapter,
     ExposedAuth,
     Forward,
     McpAdapter,
@@ -1609,8 +1611,86 @@ class _Builder:
 
     def other_exposes(self) -> None:
         for i, adapter in enumerate(self.data.get("capability", {}).get("exposes", []) or []):
-            if adapter.get("type") not in ("rest", "mcp"):
+            if adapter.get("type") not in ("rest", "mcp", "control"):
                 self.unsupported(("capability", "exposes", i, "type"), f"the `{adapter.get('type')}` adapter")
+
+    def control(self, rest: RestAdapter | None, mcp: McpAdapter | None) -> ControlAdapter | None:
+        """The control port (docs/semantics.md, "The control adapter"): engine-defined endpoints
+        whose switches the spec sets. What would run code or send data elsewhere is refused."""
+        exposes = [a for a in self.data.get("capability", {}).get("exposes", []) or [] if isinstance(a, dict)]
+        found = [(i, a) for i, a in enumerate(exposes) if a.get("type") == "control"]
+        if not found:
+            return None
+        for i, _extra in found[1:]:
+            self.error(("capability", "exposes", i, "type"), "E230",
+                       "a capability has at most one control adapter",
+                       "the control port reports on the whole capability; keep one `type: control` entry")
+        ai, spec = found[0]
+        base: JsonPath = ("capability", "exposes", ai)
+        management = spec.get("management") or {}
+        observability = spec.get("observability") or {}
+        # as on REST and MCP adapters; every path of the port requires it, as in the engine
+        auth = self.exposed_auth(spec.get("authentication"), base + ("authentication",), "control")
+        if "scripting" in management:
+            self.unsupported(base + ("management", "scripting"), "scripting governance (`management.scripting`)",
+                             "`/scripting` governs script steps, which run code from files outside the spec; "
+                             "naftiko-gen generates no script runtime")
+        for key in ("reload", "validate", "logs"):
+            if management.get(key):
+                self.unsupported(base + ("management", key), f"the control port's `management.{key}` endpoints",
+                                 "a generated package is changed by regenerating it, and logs go to stderr "
+                                 "as JSON lines")
+        exporters = observability.get("exporters") or {}
+        for name in exporters:
+            self.unsupported(base + ("observability", "exporters", name),
+                             f"the `{name}` telemetry exporter",
+                             "the generated package keeps its spans and metrics on the control port "
+                             "(`/traces`, `/metrics`); scrape those, or remove the exporter")
+        port = int(spec.get("port", 9099))
+        address = str(spec.get("address", _DEFAULT_HOST))
+        for other, kind in ((rest, "REST"), (mcp, "MCP")):
+            if other is not None and other.port == port and (kind == "REST" or other.transport == "http"):
+                self.error(base + ("port",), "E231",
+                           f"the control port {port} is the {kind} adapter's port too",
+                           "`python -m <package> serve` runs every adapter in one process, each on its "
+                           "own port; give the control adapter another one")
+        if auth is None and "authentication" not in spec and address not in ("localhost", "127.0.0.1", "::1") \
+                and not address.startswith("127."):
+            self.diagnostics.append(self.doc.diagnostic(
+                base + ("address",), "W320",
+                f"the control port listens on `{address}`, beyond this machine, without authentication",
+                hint="anyone who reaches it reads the health, metrics and recent traces of the capability; "
+                "bind it to `localhost`, or add `authentication`",
+                severity=Severity.WARNING))
+        enabled = observability.get("enabled", True) is not False
+        traces = observability.get("traces") or {}
+        local_traces = traces.get("local") or {}
+        local_metrics = (observability.get("metrics") or {}).get("local") or {}
+        mcp_spec = next((a for a in exposes if a.get("type") == "mcp"), None)
+        adapters = []
+        for a in exposes:
+            kind = str(a.get("type"))
+            if kind == "rest" and a is next(x for x in exposes if x.get("type") == "rest"):
+                adapters.append(ExposedAdapter("rest", str(a.get("namespace", "")), int(a.get("port", 8080))))
+            elif kind == "mcp" and a is mcp_spec and mcp is not None and mcp.transport == "http":
+                # a stdio server belongs to the client that starts it, not to `serve`
+                adapters.append(ExposedAdapter("mcp", str(a.get("namespace", "")), int(a.get("port", 9090))))
+            elif kind == "control" and a is spec:
+                adapters.append(ExposedAdapter("control", "", port))
+        return ControlAdapter(
+            address=address,
+            port=port,
+            health=management.get("health", True) is not False,
+            info=management.get("info", False) is True,
+            telemetry=enabled,
+            metrics=enabled and local_metrics.get("enabled", True) is not False,
+            traces=enabled and local_traces.get("enabled", True) is not False,
+            buffer_size=int(local_traces.get("buffer-size", 100)),
+            sampling=float(traces.get("sampling", 1.0)),
+            propagation="b3" if traces.get("propagation") == "b3" else "w3c",
+            adapters=tuple(adapters),
+            auth=auth,
+        )
 
     def forwarded(self, consumers: list[Consumer]) -> list[Consumer]:
         """The consumed APIs a `forward` targets carry their API-wide fixed header and query
@@ -1647,6 +1727,7 @@ class _Builder:
         rest = self.rest()
         mcp = self.mcp()
         self.other_exposes()
+        control = self.control(rest, mcp)
         if has_errors(self.diagnostics):
             raise Diagnosed(sorted(set(self.diagnostics)))
         info = self.data.get("info") or {}
@@ -1663,7 +1744,7 @@ class _Builder:
             for op in consumer.operations:
                 if op.body_template is not None:
                     required.update(op.body_template.env_vars)
-        exposed = [a.auth for a in (rest, mcp) if a is not None and a.auth is not None]
+        exposed = [a.auth for a in (rest, mcp, control) if a is not None and a.auth is not None]
         bind_files = self.bind_files(required | {v for auth in exposed for v in auth.env_vars})
         if has_errors(self.diagnostics):
             raise Diagnosed(sorted(set(self.diagnostics)))
@@ -1681,6 +1762,8 @@ class _Builder:
             generator_version=__version__,
             required_env=tuple(sorted(required)),
             bind_files=bind_files,
+            control=control,
+            spec_version=str(self.data.get("naftiko", "")),
         )
 
 

@@ -19,9 +19,11 @@ _FILES = (
     ("__init__.py.j2", "__init__.py"),
     ("__main__.py.j2", "__main__.py"),
     ("_runtime.py.j2", "_runtime.py"),
+    ("_telemetry.py.j2", "_telemetry.py"),
     ("client.py.j2", "client.py"),
     ("rest.py.j2", "rest.py"),
     ("mcp_server.py.j2", "mcp_server.py"),
+    ("control.py.j2", "control.py"),
     ("requirements.txt.j2", "requirements.txt"),
     ("README.md.j2", "README.md"),
 )
@@ -155,17 +157,24 @@ def headers(cap: Capability) -> tuple[str, str]:
     return str(macro(cap)), str(macro(standin))
 
 
+def templates_for(cap: Capability) -> list[tuple[str, str]]:
+    """(template, file) for each file of `cap`'s package: adapters the spec lacks are skipped."""
+    absent = {
+        "rest.py": cap.rest is None,
+        "mcp_server.py": cap.mcp is None,
+        "control.py": cap.control is None,
+        "_telemetry.py": not cap.telemetry,
+    }
+    return [(template, name) for template, name in _FILES if not absent.get(name, False)]
+
+
 def emit(cap: Capability) -> dict[str, str]:
     """Every file of the package for `cap`, keyed by path relative to the output folder."""
     env = _env()
     header, standin = headers(cap)
     files: dict[str, str] = {}
-    for template, name in _FILES:
-        if name == "rest.py" and cap.rest is None:
-            continue
-        if name == "mcp_server.py" and cap.mcp is None:
-            continue
-        text = env.get_template(template).render(cap=cap, rest=cap.rest, mcp=cap.mcp)
+    for template, name in templates_for(cap):
+        text = env.get_template(template).render(cap=cap, rest=cap.rest, mcp=cap.mcp, control=cap.control)
         path = f"{cap.package}/{name}"
         if name.endswith(".py"):
             text = format_python(path, text, header, standin, cap.source_sha256)

@@ -591,6 +591,33 @@ class BindFile:
 
 
 @dataclass(frozen=True)
+class ExposedAdapter:
+    """An exposed adapter as the control port reports it (`/health/ready`, `/status`)."""
+
+    type: str
+    namespace: str  # "" for the control adapter, which has none
+    port: int
+
+
+@dataclass(frozen=True)
+class ControlAdapter:
+    """The `type: control` management port (docs/semantics.md, "The control adapter")."""
+
+    address: str
+    port: int
+    health: bool  # /health/live and /health/ready
+    info: bool  # /status
+    telemetry: bool  # observability enabled: requests and upstream calls recorded, context propagated
+    metrics: bool  # /metrics served
+    traces: bool  # /traces and /traces/{id} served
+    buffer_size: int  # traces kept in memory
+    sampling: float  # share of new traces recorded (1.0: all)
+    propagation: Literal["w3c", "b3"]
+    adapters: tuple[ExposedAdapter, ...]  # every adapter of the capability, in spec order
+    auth: ExposedAuth | None = None  # required on every path of the port
+
+
+@dataclass(frozen=True)
 class Capability:
     package: str
     env_prefix: str
@@ -605,6 +632,14 @@ class Capability:
     generator_version: str
     required_env: tuple[str, ...] = field(default=())  # sorted, every variable a request needs
     bind_files: tuple[BindFile, ...] = field(default=())
+    control: ControlAdapter | None = None
+    spec_version: str = ""  # `naftiko:` as written, reported by the control port's /status
+
+    @property
+    def telemetry(self) -> bool:
+        """Whether the package records its requests and upstream calls (a control adapter with
+        observability enabled)."""
+        return self.control is not None and self.control.telemetry
 
     @property
     def file_keys(self) -> dict[str, tuple[BindFile, str]]:

@@ -421,6 +421,7 @@ def check_package(folder: Path, package: str, spec: dict[str, Any], spec_text: s
     os.environ.update(_prepare_auth(list(spec.get("capability", {}).get("consumes", []) or []), upstream, recorder))
     _write_bind_files(spec, folder, package)
     sys.path.insert(0, str(folder))
+    first_request = len(recorder.requests)
     try:
         client_module = importlib.import_module(f"{package}.client")
         for module in ("rest", "mcp_server"):
@@ -466,6 +467,7 @@ def check_package(folder: Path, package: str, spec: dict[str, Any], spec_text: s
                                       method)
         problems += check_outputs(folder, package, capability, bases, recorder, spec.get("binds"))
         problems += check_rest_bodies(package, spec, recorder)
+        problems += check_control(package, spec, recorder.requests[first_request:])
     except Exception as exc:  # noqa: BLE001 - any failure of a generated package is a finding
         problems.append(f"{type(exc).__name__}: {str(exc)[:200]}")
     finally:
@@ -476,6 +478,155 @@ def check_package(folder: Path, package: str, spec: dict[str, Any], spec_text: s
         sys.path.remove(str(folder))
         for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
             del sys.modules[name]
+    return problems
+
+
+_SAMPLE = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)")
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def _prometheus(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Samples of a Prometheus text exposition: (name, labels) -> value. Raises on a line that
+    is neither a comment nor a sample."""
+    samples = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        match = _SAMPLE.fullmatch(line)
+        if match is None:
+            raise ValueError(f"not a Prometheus sample: {line!r}")
+        labels = frozenset(_LABEL.findall(match.group(2) or ""))
+        samples[(match.group(1), labels)] = float(match.group(3))
+    return samples
+
+
+def check_control(package: str, spec: dict[str, Any], upstream_requests: list[dict[str, Any]]) -> list[str]:
+    """The control port's endpoints, their status and shape, computed from the spec alone
+    (docs/semantics.md, "The control adapter"): called in process, beside the REST app."""
+    from starlette.testclient import TestClient
+
+    exposes = [a for a in spec.get("capability", {}).get("exposes", []) or [] if isinstance(a, dict)]
+    control = next((a for a in exposes if a.get("type") == "control"), None)
+    if control is None:
+        return []
+    problems: list[str] = []
+    management = control.get("management") or {}
+    observability = control.get("observability") or {}
+    enabled = observability.get("enabled", True) is not False
+    traces_spec = observability.get("traces") or {}
+    metrics_on = enabled and ((observability.get("metrics") or {}).get("local") or {}).get("enabled", True)
+    traces_on = enabled and (traces_spec.get("local") or {}).get("enabled", True)
+    b3 = traces_spec.get("propagation") == "b3"
+    module = importlib.import_module(f"{package}.control")
+    offered: tuple[dict[str, str], dict[str, str]] = ({}, {})
+    if control.get("authentication"):  # every path of the port requires it
+        problems += _check_guard(module.app, control["authentication"], "/health/live", "control port")
+        offered = _offer(control["authentication"])
+    http = TestClient(module.app, raise_server_exceptions=False, headers=offered[0])
+    http.__enter__()  # its lifespan reads the credential
+    adapters = []
+    for a in exposes:
+        if a.get("type") in ("rest", "mcp"):
+            adapters.append({"type": a["type"], "namespace": a.get("namespace"),
+                             "port": a.get("port", 8080 if a["type"] == "rest" else 9090), "state": "stopped"})
+        elif a is control:
+            adapters.append({"type": "control", "port": control["port"], "state": "started"})
+
+    def expect(path: str, status: int) -> Any:
+        answer = http.get(path, params=offered[1])
+        if answer.status_code != status:
+            problems.append(f"control GET {path}: {answer.status_code}, expected {status}")
+            return None
+        return answer
+
+    if management.get("health", True):
+        live = expect("/health/live", 200)
+        if live is not None and live.json() != {"status": "UP"}:
+            problems.append(f"control /health/live: {live.text[:80]}")
+        # nothing serves REST or MCP in this process: those adapters are stopped
+        degraded = len(adapters) > 1
+        ready = expect("/health/ready", 503 if degraded else 200)
+        want = {"status": "DEGRADED" if degraded else "UP", "adapters": adapters}
+        if ready is not None and ready.json() != want:
+            problems.append(f"control /health/ready: {ready.text[:160]}, expected {json.dumps(want)[:160]}")
+    else:
+        expect("/health/live", 404)
+    if management.get("info"):
+        status = expect("/status", 200)
+        info = spec.get("info") or {}
+        if status is not None:
+            body = status.json()
+            if body.get("capability") != {"label": info.get("label"), "specVersion": spec.get("naftiko")}:
+                problems.append(f"control /status capability: {body.get('capability')}")
+            if body.get("adapters") != adapters or not str(body.get("uptime", "")).startswith("PT"):
+                problems.append(f"control /status: {status.text[:160]}")
+    else:
+        expect("/status", 404)
+    upstream_trace = None
+    for seen in upstream_requests:
+        headers = seen["headers"]
+        carried = headers.get("x-b3-traceid") if b3 else headers.get("traceparent")
+        if enabled and not (carried and re.fullmatch(r"[0-9a-f]{32}" if b3 else r"00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]",
+                                                    carried)):
+            problems.append(f"upstream {seen['method']} {seen['path']} without trace context: {carried!r}")
+            break
+        if not enabled and ("traceparent" in headers or "x-b3-traceid" in headers):
+            problems.append("trace context sent upstream with observability disabled")
+            break
+        upstream_trace = carried if b3 else (carried or "")[3:35]
+    rest_spec = next((a for a in exposes if a.get("type") == "rest"), None)
+    caller_trace, caller_span = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    before = _prometheus(http.get("/metrics", params=offered[1]).text) if metrics_on else {}
+    if rest_spec is not None:
+        rest = importlib.import_module(f"{package}.rest")
+        context = ({"X-B3-TraceId": caller_trace, "X-B3-SpanId": caller_span, "X-B3-Sampled": "1"} if b3
+                   else {"traceparent": f"00-{caller_trace}-{caller_span}-01"})
+        TestClient(rest.app, raise_server_exceptions=False).get("/healthz", headers=context)
+    if metrics_on:
+        answer = expect("/metrics", 200)
+        if answer is not None:
+            if not answer.headers.get("content-type", "").startswith("text/plain"):
+                problems.append(f"control /metrics content type {answer.headers.get('content-type')}")
+            try:
+                after = _prometheus(answer.text)
+            except ValueError as exc:
+                problems.append(f"control /metrics: {exc}")
+                after = {}
+            for name in ("naftiko_request_total", "naftiko_http_client_total"):
+                if f"# TYPE {name} counter" not in answer.text:
+                    problems.append(f"control /metrics lacks the counter {name}")
+            if rest_spec is not None:
+                key = ("naftiko_request_total", frozenset({("naftiko_adapter_type", "rest"),
+                                                           ("naftiko_operation_id", "/healthz GET"),
+                                                           ("status", "200")}))
+                if after.get(key, 0) - before.get(key, 0) != 1:
+                    problems.append("control /metrics did not count one REST request to /healthz")
+            attempts = sum(v for (n, _), v in after.items() if n == "naftiko_http_client_total")
+            if upstream_requests and attempts < len(upstream_requests):
+                problems.append(f"control /metrics counts {attempts} upstream calls, {len(upstream_requests)} made")
+    else:
+        expect("/metrics", 404)
+    if traces_on:
+        listed = expect("/traces", 200)
+        size = (traces_spec.get("local") or {}).get("buffer-size", 100)
+        if listed is not None:
+            body = listed.json()
+            if body.get("bufferSize") != size or not isinstance(body.get("traces"), list):
+                problems.append(f"control /traces: {listed.text[:160]}")
+            ids = {t.get("traceId") for t in body.get("traces", [])}
+            sampled = float(traces_spec.get("sampling", 1.0)) >= 1.0
+            if sampled and upstream_trace and upstream_trace not in ids:
+                problems.append("control /traces lacks the trace of the last upstream call")
+            if sampled and rest_spec is not None:
+                one = expect(f"/traces/{caller_trace}", 200)
+                spans = one.json().get("spans", []) if one is not None else []
+                if not any(s.get("parentSpanId") == caller_span and s.get("kind") == "INTERNAL"
+                           and s.get("name") == "rest.request" for s in spans):
+                    problems.append(f"control /traces/{caller_trace} does not continue the caller's span")
+        expect("/traces/0123456789abcdef0123456789abcdef", 404)
+    else:
+        expect("/traces", 404)
+    http.__exit__(None, None, None)
     return problems
 
 

@@ -48,3 +48,41 @@ def test_generator_type_checks(tmp_path: Path):
         cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_control_port_packages_are_clean(tmp_path: Path):
+    # packages with a control port, not committed: REST, MCP, a guarded port with B3 context
+    # and sampling; and a capability whose only adapter is the control port, unobserved
+    from naftiko_codegen import output
+    from naftiko_codegen.pipeline import generate
+
+    observed = (ROOT / "tests" / "data" / "control" / "observed.yaml").read_text("utf-8")
+    specs = {
+        "guarded.yaml": observed.replace(
+            "      port: 9191\n",
+            "      port: 9191\n      authentication:\n        type: basic\n"
+            "        username: ops\n        password: '{{CONTROL_PASSWORD}}'\n",
+        ).replace("          local:\n", "          sampling: 0.5\n          propagation: b3\n          local:\n"),
+        "bare.yaml": "naftiko: 1.0.0-alpha2\ninfo: {label: Bare, description: Only a control port}\n"
+                     "capability:\n  exposes:\n    - type: control\n      port: 9100\n"
+                     "      observability: {enabled: false}\n",
+    }
+    packages = []
+    for name, text in specs.items():
+        (tmp_path / name).write_text(text, "utf-8")
+        result = generate(tmp_path / name, tmp_path)
+        assert result.ok, [d.render() for d in result.diagnostics if d.is_error]
+        output.write(tmp_path / "out", {result.package: result.files})
+        packages.append(result.package)
+    ruff = subprocess.run(
+        [_tool("ruff"), "check", "--no-cache", "--isolated", "--select", "E,F,W,I,B,UP,PYI",
+         "--line-length", "100", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert ruff.returncode == 0, ruff.stdout + ruff.stderr
+    mypy = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path / "cache"),
+         *[arg for p in packages for arg in ("-p", p)]],
+        cwd=tmp_path / "out", capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert mypy.returncode == 0, mypy.stdout + mypy.stderr

@@ -15,7 +15,8 @@ from .conftest import DATA_DIR, INLINE, TESTS, TUTORIAL, Conformance
 NO_CALL = "an exposed operation without `call`, `steps` or outputs"
 NOT_JSON = "a `body` string that is not JSON"
 SKILL = "the `skill` adapter"
-CONTROL = "the `control` adapter"
+SCRIPTING = "scripting governance (`management.scripting`)"
+EXPORTER = "the `otlp` telemetry exporter"
 # A mock's result is keyed by its outputs' names (docs/semantics.md, Output mapping); the
 # engine names an unnamed one `value`. The behaviour tests name it so.
 UNNAMED_MOCK = "an output among several (or of a mock) needs a `name`"
@@ -60,11 +61,9 @@ REFUSED: list[tuple[str, str, str]] = [
     # and protobuf with that schema file and fails every such call without it.
     (f"{TESTS}/formats/avro-capability.yaml", "E250", _fmt("avro") + ", and `mock-avro.get-records`"),
     (f"{TESTS}/formats/proto-capability.yaml", "E250", _fmt("protobuf") + ", and `mock-proto.get-records`"),
-    (f"{TESTS}/control/control-capability.yaml", "E300", CONTROL),
-    (f"{TESTS}/control/control-observability-disabled.yaml", "E300", CONTROL),
-    (f"{TESTS}/control/control-scripting-capability.yaml", "E300", CONTROL),
-    (f"{TESTS}/observability/observability-capability.yaml", "E300", CONTROL),
-    (f"{TESTS}/observability/observability-disabled.yaml", "E300", CONTROL),
+    # the control port is generated (test_control.py); scripting and exporters are not
+    (f"{TESTS}/control/control-scripting-capability.yaml", "E300", SCRIPTING),
+    (f"{TESTS}/observability/observability-capability.yaml", "E300", EXPORTER),
     (f"{TESTS}/skill-capability.yaml", "E300", SKILL),
     *[
         (f"{TUTORIAL}/step-{step}.yml", code, construct)
@@ -82,11 +81,12 @@ REFUSED: list[tuple[str, str, str]] = [
 # The capability-writing guide's full example (no engine test).
 EXAMPLE = ".agents/skills/naftiko-capability/assets/capability-example.yml"
 REFUSED += [
-    (EXAMPLE, "E300", CONTROL),
+    (EXAMPLE, "E300", SCRIPTING),
+    (EXAMPLE, "E300", EXPORTER),
     (EXAMPLE, "E300", SKILL),
 ]
 # Generated today; their behaviour is tested in test_rest.py, test_mcp.py, test_formats.py,
-# test_aggregates.py and test_tutorial.py (the rules fixtures are lint cases of the engine's
+# test_aggregates.py, test_control.py and test_tutorial.py (the rules fixtures are lint cases of the engine's
 # Spectral ruleset, with no behaviour of their own to observe).
 GENERATED_TODAY_LIST = [
     f"{INLINE}/rest-path-param-with.yaml",
@@ -122,6 +122,9 @@ GENERATED_TODAY_LIST = [
     f"{TUTORIAL}/step-5-shipyard-multi-source.yml",
     f"{TUTORIAL}/step-6-shipyard-write-operations.yml",
     f"{INLINE}/bootstrap-runtime-binds.yaml",
+    f"{TESTS}/control/control-capability.yaml",
+    f"{TESTS}/control/control-observability-disabled.yaml",
+    f"{TESTS}/observability/observability-disabled.yaml",
 ]
 
 

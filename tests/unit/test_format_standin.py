@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "tests" / "data" / "corpus-sample"
 MODE = black.Mode(target_versions={black.TargetVersion.PY311}, line_length=100)
 
-# Real specs with different shapes: REST only, MCP only, both, steps, XML, no adapters, large.
+# Real specs with different shapes: REST only, MCP only, both, steps, XML, no adapters, large,
+# a control port.
 SPECS = [
     ROOT / "specs" / "track-batch.yaml",
     SAMPLE / "conformance__steps-lookup-chain.yaml",
@@ -25,6 +26,7 @@ SPECS = [
     SAMPLE / "conformance__xml-capability.yaml",
     SAMPLE / "conformance__legacy-consumes.yaml",
     SAMPLE / "pagerduty__pagerduty-priorities.yaml",
+    ROOT / "tests" / "data" / "control" / "observed.yaml",  # REST, MCP and a control port
 ]
 
 # Source names as headers show them. The long ones add the E501 suppression comment to two
@@ -59,11 +61,10 @@ def _capability(spec: Path, source: str):
 def _rendered(cap) -> dict[str, str]:
     env = emit._env()
     out = {}
-    for template, name in emit._FILES:
-        if name.endswith(".py") and not (name == "rest.py" and cap.rest is None) and not (
-            name == "mcp_server.py" and cap.mcp is None
-        ):
-            out[name] = env.get_template(template).render(cap=cap, rest=cap.rest, mcp=cap.mcp)
+    for template, name in emit.templates_for(cap):
+        if name.endswith(".py"):
+            out[name] = env.get_template(template).render(cap=cap, rest=cap.rest, mcp=cap.mcp,
+                                                          control=cap.control)
     return out
 
 
