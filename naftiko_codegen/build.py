@@ -1648,8 +1648,11 @@ class _Builder:
                              "(`/traces`, `/metrics`); scrape those, or remove the exporter")
         port = int(spec.get("port", 9099))
         address = str(spec.get("address", _DEFAULT_HOST))
-        for other, kind in ((rest, "REST"), (mcp, "MCP")):
-            if other is not None and other.port == port and (kind == "REST" or other.transport == "http"):
+        taken: list[tuple[int, str]] = [(rest.port, "REST")] if rest is not None else []
+        if mcp is not None and mcp.transport == "http":  # a stdio server listens on no port
+            taken.append((mcp.port, "MCP"))
+        for other_port, kind in taken:
+            if other_port == port:
                 self.error(base + ("port",), "E231",
                            f"the control port {port} is the {kind} adapter's port too",
                            "`python -m <package> serve` runs every adapter in one process, each on its "
