@@ -55,6 +55,7 @@ from .names import (
     python_identifier,
 )
 from .outputs import PathError, parse_path, scalar_schema
+from .skills import skill_adapter
 from .templating import (
     ANY_VARIABLE,
     SERVER_VARIABLE,
@@ -1557,7 +1558,7 @@ class _Builder:
 
     def other_exposes(self) -> None:
         for i, adapter in enumerate(self.data.get("capability", {}).get("exposes", []) or []):
-            if adapter.get("type") not in ("rest", "mcp"):
+            if adapter.get("type") not in ("rest", "mcp", "skill"):
                 self.unsupported(("capability", "exposes", i, "type"), f"the `{adapter.get('type')}` adapter")
 
     def forwarded(self, consumers: list[Consumer]) -> list[Consumer]:
@@ -1593,6 +1594,7 @@ class _Builder:
         self.consumer_models = {c.namespace: c for c in consumers}
         rest = self.rest()
         mcp = self.mcp()
+        skill = skill_adapter(self.doc, self.package, self.diagnostics)
         self.other_exposes()
         if has_errors(self.diagnostics):
             raise Diagnosed(sorted(set(self.diagnostics)))
@@ -1628,6 +1630,7 @@ class _Builder:
             generator_version=__version__,
             required_env=tuple(sorted(required)),
             bind_files=bind_files,
+            skill=skill,
         )
 
 

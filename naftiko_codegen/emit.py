@@ -22,6 +22,7 @@ _FILES = (
     ("client.py.j2", "client.py"),
     ("rest.py.j2", "rest.py"),
     ("mcp_server.py.j2", "mcp_server.py"),
+    ("skill.py.j2", "skill.py"),
     ("requirements.txt.j2", "requirements.txt"),
     ("README.md.j2", "README.md"),
 )
@@ -165,7 +166,9 @@ def emit(cap: Capability) -> dict[str, str]:
             continue
         if name == "mcp_server.py" and cap.mcp is None:
             continue
-        text = env.get_template(template).render(cap=cap, rest=cap.rest, mcp=cap.mcp)
+        if name == "skill.py" and cap.skill is None:
+            continue
+        text = env.get_template(template).render(cap=cap, rest=cap.rest, mcp=cap.mcp, skill=cap.skill)
         path = f"{cap.package}/{name}"
         if name.endswith(".py"):
             text = format_python(path, text, header, standin, cap.source_sha256)
