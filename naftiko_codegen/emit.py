@@ -168,7 +168,7 @@ def emit(cap: Capability) -> dict[str, str]:
             continue
         if name == "skill.py" and cap.skill is None:
             continue
-        text = env.get_template(template).render(cap=cap, rest=cap.rest, mcp=cap.mcp, skill=cap.skill)
+        text = env.get_template(template).render(cap=cap, rest=cap.rest, mcp=cap.mcp)
         path = f"{cap.package}/{name}"
         if name.endswith(".py"):
             text = format_python(path, text, header, standin, cap.source_sha256)

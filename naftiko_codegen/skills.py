@@ -34,6 +34,22 @@ def plain_file(relative: str) -> bool:
     return all(_SEGMENT.fullmatch(s) for s in relative.split("/"))
 
 
+def location_directory(location: str) -> str:
+    """The directory a skill's `location` names: `file:///srv/skills/x` is `/srv/skills/x`;
+    `file:///./skills/x` is `./skills/x`, relative to the working directory (as bind files
+    are). Empty: not a local directory of its own (another scheme or host, `/`, the working
+    directory or one of its parents)."""
+    parts = urlsplit(location)
+    path = unquote(parts.path)
+    if parts.scheme != "file" or parts.netloc or not path.startswith("/") or "\x00" in path:
+        return ""
+    relative = path[1:].split("/", 1)[0] in (".", "..")
+    directory = posixpath.normpath(path[1:] if relative else path)
+    if directory in ("/", ".") or directory.strip("./") == "":
+        return ""  # the whole disk, or the working directory with the service's own files
+    return directory if not relative or directory.startswith("../") else "./" + directory
+
+
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -116,15 +132,13 @@ class _Skills:
         directory = ""
         failed = False
         if "location" in spec:
-            location = urlsplit(str(spec["location"]))
-            path = unquote(location.path)
-            if location.scheme != "file" or location.netloc or not path.startswith("/") or "\x00" in path:
+            directory = location_directory(str(spec["location"]))
+            if not directory:
                 self.error(sbase + ("location",), "E244",
-                           f"`location: {spec['location']}` of skill `{name}` is not a `file:///` directory",
-                           "write an absolute path: `location: file:///srv/skills/" + name + "`")
+                           f"`location: {spec['location']}` of skill `{name}` is not a directory of its own",
+                           f"write `file:///srv/skills/{name}`, or `file:///./skills/{name}` "
+                           "(relative to the working directory)")
                 failed = True
-            else:
-                directory = posixpath.normpath(path)
         tools: list[dict[str, Any]] = []
         for ti, tool in enumerate(_list(spec.get("tools"))):
             tbase = sbase + ("tools", ti)

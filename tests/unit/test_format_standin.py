@@ -62,7 +62,7 @@ def _rendered(cap) -> dict[str, str]:
     for template, name in emit._FILES:
         if name.endswith(".py") and not (name == "rest.py" and cap.rest is None) and not (
             name == "mcp_server.py" and cap.mcp is None
-        ):
+        ) and not (name == "skill.py" and cap.skill is None):
             out[name] = env.get_template(template).render(cap=cap, rest=cap.rest, mcp=cap.mcp)
     return out
 
