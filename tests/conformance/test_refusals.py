@@ -14,7 +14,6 @@ from .conftest import DATA_DIR, INLINE, TESTS, TUTORIAL, Conformance
 
 NO_CALL = "an exposed operation without `call`, `steps` or outputs"
 NOT_JSON = "a `body` string that is not JSON"
-SKILL = "the `skill` adapter"
 CONTROL = "the `control` adapter"
 # A mock's result is keyed by its outputs' names (docs/semantics.md, Output mapping); the
 # engine names an unnamed one `value`. The behaviour tests name it so.
@@ -68,25 +67,12 @@ REFUSED: list[tuple[str, str, str]] = [
     (f"{TESTS}/control/control-scripting-capability.yaml", "E300", CONTROL),
     (f"{TESTS}/observability/observability-capability.yaml", "E300", CONTROL),
     (f"{TESTS}/observability/observability-disabled.yaml", "E300", CONTROL),
-    (f"{TESTS}/skill-capability.yaml", "E300", SKILL),
-    *[
-        (f"{TUTORIAL}/step-{step}.yml", code, construct)
-        for step in (
-            "7-shipyard-orchestrated-lookup",
-            "8-shipyard-skill-groups",
-            "9-shipyard-aggregates",
-            "10-shipyard-rest-adapter",
-            "11-shipyard-fleet-manifest",
-        )
-        for code, construct in [("E300", SKILL)]
-    ],
 ]
 
 # The capability-writing guide's full example (no engine test).
 EXAMPLE = ".agents/skills/naftiko-capability/assets/capability-example.yml"
 REFUSED += [
     (EXAMPLE, "E300", CONTROL),
-    (EXAMPLE, "E300", SKILL),
 ]
 # Generated today; their behaviour is tested in test_rest.py, test_mcp.py, test_formats.py,
 # test_aggregates.py and test_tutorial.py (the rules fixtures are lint cases of the engine's
@@ -121,6 +107,18 @@ GENERATED_TODAY_LIST = [
     f"{TUTORIAL}/step-4-shipyard-output-shaping.yml",
     f"{TUTORIAL}/step-5-shipyard-multi-source.yml",
     f"{TUTORIAL}/step-6-shipyard-write-operations.yml",
+    # the skill catalogue (test_skill.py), and MCP and REST beside it (test_tutorial.py)
+    f"{TESTS}/skill-capability.yaml",
+    *[
+        f"{TUTORIAL}/step-{step}.yml"
+        for step in (
+            "7-shipyard-orchestrated-lookup",
+            "8-shipyard-skill-groups",
+            "9-shipyard-aggregates",
+            "10-shipyard-rest-adapter",
+            "11-shipyard-fleet-manifest",
+        )
+    ],
     f"{INLINE}/bootstrap-runtime-binds.yaml",
 ]
 
