@@ -75,17 +75,24 @@ class _Skills:
     def siblings(self) -> dict[str, tuple[str, list[str]]]:
         """Namespace -> (mode, the actions a tool may name) of each REST and MCP adapter: the
         names of a REST adapter's operations, the names of an MCP adapter's tools."""
+        # an operation or tool with `ref` and no `name` of its own is named by its function
+        functions = {f"{_dict(a).get('namespace')}.{_dict(f).get('name')}": str(_dict(f).get("name"))
+                     for a in _list(self.capability.get("aggregates")) for f in _list(_dict(a).get("functions"))
+                     if _dict(f).get("name")}
+
+        def named(items: list[Any]) -> list[str]:
+            return [str(x["name"]) if "name" in x else functions[str(x.get("ref"))] for x in items
+                    if isinstance(x, dict) and ("name" in x or str(x.get("ref")) in functions)]
+
         found: dict[str, tuple[str, list[str]]] = {}
         for adapter in _list(self.capability.get("exposes")):
             adapter = _dict(adapter)
             namespace = str(adapter.get("namespace", ""))
             if adapter.get("type") == "rest":
-                names = [str(op["name"]) for r in _list(adapter.get("resources"))
-                         for op in _list(_dict(r).get("operations")) if isinstance(op, dict) and "name" in op]
-                found.setdefault(namespace, ("rest", names))
+                found.setdefault(namespace, ("rest", named(
+                    [op for r in _list(adapter.get("resources")) for op in _list(_dict(r).get("operations"))])))
             elif adapter.get("type") == "mcp":
-                names = [str(t["name"]) for t in _list(adapter.get("tools")) if isinstance(t, dict) and "name" in t]
-                found.setdefault(namespace, ("mcp", names))
+                found.setdefault(namespace, ("mcp", named(_list(adapter.get("tools")))))
         return found
 
     def build(self) -> SkillAdapter | None:

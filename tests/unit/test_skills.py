@@ -221,3 +221,25 @@ def test_authentication_on_the_catalogue_is_refused(tmp_path: Path):
     assert cap is None
     (refused,) = [d for d in diagnostics if d.is_error]
     assert refused.code == "E300" and "skill adapter" in refused.message
+
+
+def test_a_tool_named_by_its_aggregate_function_can_be_derived_from(tmp_path: Path):
+    text = HEAD.replace("""    tools:
+    - name: list-items
+      description: List items
+      call: api.list-items
+""", """    tools:
+    - ref: catalog.list-all
+""").replace("capability:\n", """capability:
+  aggregates:
+  - label: Catalog
+    namespace: catalog
+    functions:
+    - name: list-all
+      description: List every item
+      call: api.list-items
+""", 1)
+    tools = "      - {name: t, description: d, from: {sourceNamespace: items-mcp, action: list-all}}\n"
+    cap, diagnostics = run(tmp_path, skill(tools).replace(HEAD, text))
+    assert cap is not None and cap.skill is not None, [d.render() for d in diagnostics]
+    assert cap.skill.skills[0].detail["tools"][0]["invocationRef"]["action"] == "list-all"
