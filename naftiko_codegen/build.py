@@ -58,6 +58,7 @@ from .names import (
 )
 from .outputs import PathError, parse_path, scalar_schema
 from .selectors import SelectorError, parse_selector
+from .skills import skill_adapter
 from .templating import (
     ANY_VARIABLE,
     SERVER_VARIABLE,
@@ -1611,7 +1612,7 @@ class _Builder:
 
     def other_exposes(self) -> None:
         for i, adapter in enumerate(self.data.get("capability", {}).get("exposes", []) or []):
-            if adapter.get("type") not in ("rest", "mcp", "control"):
+            if adapter.get("type") not in ("rest", "mcp", "control", "skill"):
                 self.unsupported(("capability", "exposes", i, "type"), f"the `{adapter.get('type')}` adapter")
 
     def control(self, rest: RestAdapter | None, mcp: McpAdapter | None) -> ControlAdapter | None:
@@ -1729,6 +1730,7 @@ class _Builder:
         self.consumer_models = {c.namespace: c for c in consumers}
         rest = self.rest()
         mcp = self.mcp()
+        skill = skill_adapter(self.doc, self.package, self.diagnostics)
         self.other_exposes()
         control = self.control(rest, mcp)
         if has_errors(self.diagnostics):
@@ -1767,6 +1769,7 @@ class _Builder:
             bind_files=bind_files,
             control=control,
             spec_version=str(self.data.get("naftiko", "")),
+            skill=skill,
         )
 
 

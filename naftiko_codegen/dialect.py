@@ -96,6 +96,7 @@ class _Dialect:
         self.misaddressed_calls()
         self.self_addressed_calls()
         self.repeated_routes()
+        self.skill_groups()
         return self.out
 
     def info_texts(self) -> None:
@@ -394,6 +395,76 @@ class _Dialect:
                       f"`call: {call}` names the exposed adapter `{namespace}`, not a consumed API; "
                       f"`{owner}.{target}` is the only consumed operation named so, and the call goes there",
                       f"write `call: {owner}.{target}`")
+
+    # --- skill catalogues written as groups ---------------------------------------------
+
+    def skill_groups(self) -> None:
+        """`groups: [{name, description, skills: [{name, call}]}]` on a skill adapter, instead
+        of `skills: [{name, description, tools: [{name, description, from}]}]`: a group is a
+        skill, and each entry of it a tool derived from the one MCP tool (else the one named
+        REST operation) of this capability that makes the same `call`. Rewritten so (W330) when
+        every entry finds exactly one; left alone otherwise (the validator then asks for
+        `skills`)."""
+        for ei, adapter in enumerate(_list(self.capability.get("exposes"))):
+            if (not isinstance(adapter, dict) or adapter.get("type") != "skill" or "skills" in adapter
+                    or not _list(adapter.get("groups"))):
+                continue
+            base: JsonPath = ("capability", "exposes", ei)
+            skills: list[dict[str, Any]] = []
+            sources: list[tuple[JsonPath, list[JsonPath]]] = []
+            for gi, group in enumerate(adapter["groups"]):
+                items = _list(_dict(group).get("skills"))
+                if not isinstance(group, dict) or set(group) - {"name", "description", "skills"}:
+                    return
+                tools = []
+                for item in items:
+                    found = self._derived_from(_dict(item).get("call"))
+                    if found is None or set(_dict(item)) - {"name", "description", "call"}:
+                        return
+                    namespace, action, description = found
+                    tools.append({"name": str(item.get("name", action)),
+                                  "description": str(item.get("description") or description),
+                                  "from": {"sourceNamespace": namespace, "action": action}})
+                skill: dict[str, Any] = {"name": group.get("name"), "description": str(group.get("description", ""))}
+                if tools:
+                    skill["tools"] = tools
+                skills.append(skill)
+                sources.append((base + ("groups", gi), [base + ("groups", gi, "skills", i) for i in range(len(tools))]))
+            adapter["skills"] = skills
+            del adapter["groups"]
+            for si, (group_path, item_paths) in enumerate(sources):
+                _place(self.doc, base + ("skills", si), skills[si], group_path)
+                for ti, item_path in enumerate(item_paths):
+                    _place(self.doc, base + ("skills", si, "tools", ti), skills[si]["tools"][ti], item_path)
+            self.doc.keys[base + ("skills",)] = self.doc.position(base + ("groups",))
+            self.warn(base + ("groups",), "W330",
+                      "`groups` of skills that `call` consumed operations is read as `skills` whose tools "
+                      "are derived (`from`) from the MCP tools or REST operations making those calls",
+                      "write `skills: [{name, description, tools: [{name, description, from: "
+                      "{sourceNamespace, action}}]}]`", key=True)
+
+    def _derived_from(self, call: Any) -> tuple[str, str, str] | None:
+        """(adapter namespace, tool or operation name, its description) of the one MCP tool,
+        else the one named REST operation, of this capability whose `call` is `call`."""
+        if not isinstance(call, str):
+            return None
+        tools, operations = [], []
+        for adapter in _list(self.capability.get("exposes")):
+            adapter = _dict(adapter)
+            namespace = str(adapter.get("namespace", ""))
+            if adapter.get("type") == "mcp":
+                tools += [(namespace, str(t["name"]), str(t.get("description", "")))
+                          for t in _list(adapter.get("tools")) if _dict(t).get("call") == call and "name" in t]
+            elif adapter.get("type") == "rest":
+                operations += [(namespace, str(op["name"]), str(op.get("description", "")))
+                               for r in _list(adapter.get("resources")) for op in _list(_dict(r).get("operations"))
+                               if _dict(op).get("call") == call and "name" in op]
+        for found in (tools, operations):
+            if len(found) == 1:
+                return found[0]
+            if found:
+                return None
+        return None
 
     # --- REST routes declared twice --------------------------------------------------------
 

@@ -24,6 +24,7 @@ _FILES = (
     ("rest.py.j2", "rest.py"),
     ("mcp_server.py.j2", "mcp_server.py"),
     ("control.py.j2", "control.py"),
+    ("skill.py.j2", "skill.py"),
     ("requirements.txt.j2", "requirements.txt"),
     ("README.md.j2", "README.md"),
 )
@@ -163,6 +164,7 @@ def templates_for(cap: Capability) -> list[tuple[str, str]]:
         "rest.py": cap.rest is None,
         "mcp_server.py": cap.mcp is None,
         "control.py": cap.control is None,
+        "skill.py": cap.skill is None,
         "_telemetry.py": not cap.telemetry,
     }
     return [(template, name) for template, name in _FILES if not absent.get(name, False)]

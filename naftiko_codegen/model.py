@@ -618,6 +618,39 @@ class ControlAdapter:
 
 
 @dataclass(frozen=True)
+class Skill:
+    """One skill of a skill catalogue (docs/semantics.md, "The skill adapter"). What the
+    catalogue says is fixed here; the files under `directory` are read when asked for."""
+
+    name: str
+    summary: dict[str, Any]  # its entry in `GET /skills`
+    detail: dict[str, Any]  # `GET /skills/{name}`
+    directory: str  # absolute path of its `location`; empty: the skill has no files
+    directory_env: str  # environment variable that replaces `directory`
+
+
+@dataclass(frozen=True)
+class SkillAdapter:
+    """A read-only HTTP catalogue of agent skills (`type: skill`)."""
+
+    namespace: str
+    port: int
+    address: str
+    description: str
+    skills: tuple[Skill, ...]
+
+    @property
+    def catalogue(self) -> dict[str, Any]:
+        """`GET /skills`: every skill in the order written."""
+        return {"count": len(self.skills), "skills": [s.summary for s in self.skills]}
+
+    @property
+    def located(self) -> tuple[Skill, ...]:
+        """The skills with files."""
+        return tuple(s for s in self.skills if s.directory)
+
+
+@dataclass(frozen=True)
 class Capability:
     package: str
     env_prefix: str
@@ -634,6 +667,7 @@ class Capability:
     bind_files: tuple[BindFile, ...] = field(default=())
     control: ControlAdapter | None = None
     spec_version: str = ""  # `naftiko:` as written, reported by the control port's /status
+    skill: SkillAdapter | None = None
 
     @property
     def telemetry(self) -> bool:

@@ -207,6 +207,10 @@ def _sample(schema: dict[str, Any], name: str) -> Any:
     kind = schema.get("type")
     if schema.get("enum"):
         return schema["enum"][0]
+    if kind == "object" and isinstance(schema.get("properties"), dict) and schema["properties"]:
+        # a body object of fields (a route's `in: body` inputs): every member, so the required
+        # ones are there
+        return {k: _sample(v, k) for k, v in schema["properties"].items() if isinstance(v, dict)}
     return {"integer": 7, "number": 1.5, "boolean": True, "array": ["a"], "object": {"k": "v"}}.get(
         kind if isinstance(kind, str) else "", f"v-{name}"[:20])
 
@@ -449,6 +453,8 @@ def check_package(folder: Path, package: str, spec: dict[str, Any], spec_text: s
                         problems.append(f"MCP tool {tool.get('name')} missing")
                 if adapter.get("resources") or adapter.get("prompts"):
                     problems += check_mcp_extras(mcp, adapter, capability, upstream, recorder)
+            if adapter.get("type") == "skill":
+                problems += check_skill(folder, package, adapter, capability)
         client_cls = client_module.Client
         single = len(capability.get("consumes", [])) == 1
         bases = {c["namespace"]: f"{upstream}{_base_path(str(c['baseUri']))}" for c in capability.get("consumes", [])}
@@ -627,6 +633,134 @@ def check_control(package: str, spec: dict[str, Any], upstream_requests: list[di
     else:
         expect("/traces", 404)
     http.__exit__(None, None, None)
+
+
+def _skills_as_written(adapter: dict[str, Any], capability: dict[str, Any]) -> list[dict[str, Any]]:
+    """The adapter's skills; `groups` of entries that `call` consumed operations read as
+    skills whose tools derive from the one MCP tool (else named REST operation) making that call
+    (docs/semantics.md, "The skill adapter")."""
+    if "skills" in adapter or "groups" not in adapter:
+        return list(adapter.get("skills") or [])
+
+    def source(call: str) -> tuple[str, str, str]:
+        for kind in ("mcp", "rest"):
+            found = [(str(a["namespace"]), str(x["name"]), str(x.get("description", "")))
+                     for a in capability.get("exposes") or [] if a.get("type") == kind
+                     for x in (a.get("tools") or [] if kind == "mcp" else
+                               [o for r in a.get("resources") or [] for o in r.get("operations") or []])
+                     if x.get("call") == call and "name" in x]
+            if found:
+                return found[0]
+        raise ValueError(f"no tool or operation calls {call}")
+
+    skills = []
+    for group in adapter["groups"]:
+        tools = []
+        for item in group.get("skills") or []:
+            namespace, action, description = source(item["call"])
+            tools.append({"name": item.get("name", action), "description": item.get("description") or description,
+                          "from": {"sourceNamespace": namespace, "action": action}})
+        skills.append({"name": group["name"], "description": group.get("description", ""),
+                       **({"tools": tools} if tools else {})})
+    return skills
+
+
+def _skill_detail(skill: dict[str, Any], modes: dict[str, str]) -> dict[str, Any]:
+    """`GET /skills/{name}` as the reference engine's SkillDetailResource writes it."""
+    detail = {"name": skill["name"], "description": skill.get("description")}
+    for key in ("license", "compatibility", "argument-hint", "allowed-tools", "user-invocable",
+                "disable-model-invocation", "metadata"):
+        if key in skill and skill[key] not in (None, {}):
+            detail[key] = skill[key]
+    detail["tools"] = [
+        {"name": t["name"], "description": t.get("description"), "type": "derived",
+         "invocationRef": {"targetNamespace": t["from"]["sourceNamespace"], "action": t["from"]["action"],
+                           "mode": modes[t["from"]["sourceNamespace"]]}}
+        if "from" in t else
+        {"name": t["name"], "description": t.get("description"), "type": "instruction",
+         "instruction": t["instruction"]}
+        for t in skill.get("tools") or []]
+    return detail
+
+
+def check_skill(folder: Path, package: str, adapter: dict[str, Any], capability: dict[str, Any]) -> list[str]:
+    """The skill catalogue, called through the generated `skill.py`: `GET /skills` and each
+    `/skills/{name}` give what the spec says (computed here, in the engine's shapes); an unknown
+    skill is 404. Each skill with a `location` is given a directory of files (its instruction
+    files, a file in a folder, a hidden file and a link leading out): the contents listing, each
+    file, and the ZIP download hold exactly the files that may be served, twice the same bytes;
+    a path climbing out is 400 and the link out 404. A skill without files answers 404."""
+    import io
+    import zipfile
+
+    from starlette.testclient import TestClient
+
+    from naftiko_codegen.names import env_prefix
+
+    problems: list[str] = []
+    skills = _skills_as_written(adapter, capability)
+    modes = {str(a.get("namespace")): str(a["type"]) for a in capability.get("exposes") or []
+             if a.get("type") in ("rest", "mcp")}
+    files: dict[str, dict[str, bytes]] = {}
+    outside = folder / "_outside"
+    outside.mkdir(exist_ok=True)
+    (outside / "secret.txt").write_text("outside the skill")
+    for skill in skills:
+        if not skill.get("location"):
+            continue
+        root = folder / "_skills" / skill["name"]
+        root.mkdir(parents=True, exist_ok=True)
+        served = {t["instruction"]: f"instruction {t['name']}\n".encode() for t in skill.get("tools") or []
+                  if "instruction" in t}
+        served["notes/more.txt"] = b"more\n"
+        for name, data in served.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_bytes(data)
+        (root / ".hidden").write_text("hidden")
+        (root / "leak.txt").symlink_to(outside / "secret.txt")
+        os.environ[f"{env_prefix(package)}_{env_prefix(str(skill['name']))}_SKILL_DIR"] = str(root)
+        files[skill["name"]] = served
+    module = importlib.import_module(f"{package}.skill")
+    with TestClient(module.create_app(), raise_server_exceptions=False) as http:
+        listed = http.get("/skills")
+        want = {"count": len(skills), "skills": [
+            {"name": s["name"], "description": s.get("description"),
+             **({"license": s["license"]} if "license" in s else {}),
+             "tools": [t["name"] for t in s.get("tools") or []]} for s in skills]}
+        if listed.status_code != 200 or listed.json() != want:
+            problems.append(f"skill catalogue: {listed.status_code} {listed.text[:120]}")
+        for skill in skills:
+            name = skill["name"]
+            got = http.get(f"/skills/{name}")
+            if got.status_code != 200 or got.json() != _skill_detail(skill, modes):
+                problems.append(f"skill {name}: {got.status_code} {got.text[:120]}")
+            contents = http.get(f"/skills/{name}/contents")
+            if name not in files:
+                if contents.status_code != 404:
+                    problems.append(f"skill {name} without files: contents answered {contents.status_code}")
+                continue
+            served = files[name]
+            paths = [f.get("path") for f in contents.json().get("files", [])] if contents.status_code == 200 else None
+            if paths != sorted(served):
+                problems.append(f"skill {name}: contents {contents.status_code} {paths}")
+            for path, data in served.items():
+                one = http.get(f"/skills/{name}/contents/{path}")
+                if one.status_code != 200 or one.content != data:
+                    problems.append(f"skill {name}: file {path} answered {one.status_code}")
+            for path, status in (("%2e%2e/%2e%2e/secret.txt", 400), (".hidden", 400), ("leak.txt", 404)):
+                one = http.get(f"/skills/{name}/contents/{path}")
+                if one.status_code != status:
+                    problems.append(f"skill {name}: {path} answered {one.status_code}, not {status}")
+            first, second = http.get(f"/skills/{name}/download"), http.get(f"/skills/{name}/download")
+            try:
+                archive = zipfile.ZipFile(io.BytesIO(first.content))
+                inside = {n: archive.read(n) for n in archive.namelist()}
+            except zipfile.BadZipFile:
+                inside = {}
+            if first.status_code != 200 or inside != served or first.content != second.content:
+                problems.append(f"skill {name}: download {first.status_code} {sorted(inside)}")
+        if http.get("/skills/no-such-skill-here").status_code != 404:
+            problems.append("skill catalogue: an unknown skill is not 404")
     return problems
 
 
@@ -1066,13 +1200,17 @@ def _orchestration(op: dict[str, Any], capability: dict[str, Any]) -> tuple[list
         else:
             return None
     want: dict[str, Any] = {}
+    # a mapped value is sampled with the type its output declares (`yearBuilt: number`), since
+    # a result that breaks its declared type is refused
+    declared = {str(o["name"]): o.get("type") for o in op.get("outputParameters") or []
+                if isinstance(o, dict) and "name" in o}
     for entry in mappings:
         path = _segments(str(entry.get("value", "")))
         if not path or str(path[0]) not in names:
             return None
         step_name = str(path[0])
         if step_name in documents and isinstance(documents[step_name], dict) and _dig(documents[step_name], path[1:]) is None:
-            _plant(documents[step_name], path[1:], counter.next(None))
+            _plant(documents[step_name], path[1:], counter.next(declared.get(str(entry.get("targetName")))))
         source = results.get(step_name, documents.get(step_name))
         node = want
         target = str(entry.get("targetName", "")).split(".")

@@ -158,6 +158,14 @@ def serve_rest(gen: Generation) -> Iterator[str]:
 
 
 @contextmanager
+def serve_skill(gen: Generation) -> Iterator[str]:
+    """The generated skill catalogue under a real uvicorn on loopback; yields its base URL."""
+    skill = gen.module("skill")
+    with serve_asgi(skill.create_app()) as url:
+        yield url
+
+
+@contextmanager
 def serve_mcp(gen: Generation) -> Iterator[str]:
     """The generated MCP server (streamable HTTP) on loopback; yields its endpoint URL."""
     mcp_server = gen.module("mcp_server")

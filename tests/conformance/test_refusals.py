@@ -14,7 +14,6 @@ from .conftest import DATA_DIR, INLINE, TESTS, TUTORIAL, Conformance
 
 NO_CALL = "an exposed operation without `call`, `steps` or outputs"
 NOT_JSON = "a `body` string that is not JSON"
-SKILL = "the `skill` adapter"
 SCRIPTING = "scripting governance (`management.scripting`)"
 EXPORTER = "the `otlp` telemetry exporter"
 # A mock's result is keyed by its outputs' names (docs/semantics.md, Output mapping); the
@@ -64,18 +63,6 @@ REFUSED: list[tuple[str, str, str]] = [
     # the control port is generated (test_control.py); scripting and exporters are not
     (f"{TESTS}/control/control-scripting-capability.yaml", "E300", SCRIPTING),
     (f"{TESTS}/observability/observability-capability.yaml", "E300", EXPORTER),
-    (f"{TESTS}/skill-capability.yaml", "E300", SKILL),
-    *[
-        (f"{TUTORIAL}/step-{step}.yml", code, construct)
-        for step in (
-            "7-shipyard-orchestrated-lookup",
-            "8-shipyard-skill-groups",
-            "9-shipyard-aggregates",
-            "10-shipyard-rest-adapter",
-            "11-shipyard-fleet-manifest",
-        )
-        for code, construct in [("E300", SKILL)]
-    ],
 ]
 
 # The capability-writing guide's full example (no engine test).
@@ -83,7 +70,6 @@ EXAMPLE = ".agents/skills/naftiko-capability/assets/capability-example.yml"
 REFUSED += [
     (EXAMPLE, "E300", SCRIPTING),
     (EXAMPLE, "E300", EXPORTER),
-    (EXAMPLE, "E300", SKILL),
 ]
 # Generated today; their behaviour is tested in test_rest.py, test_mcp.py, test_formats.py,
 # test_aggregates.py, test_control.py and test_tutorial.py (the rules fixtures are lint cases of the engine's
@@ -121,6 +107,18 @@ GENERATED_TODAY_LIST = [
     f"{TUTORIAL}/step-4-shipyard-output-shaping.yml",
     f"{TUTORIAL}/step-5-shipyard-multi-source.yml",
     f"{TUTORIAL}/step-6-shipyard-write-operations.yml",
+    # the skill catalogue (test_skill.py), and MCP and REST beside it (test_tutorial.py)
+    f"{TESTS}/skill-capability.yaml",
+    *[
+        f"{TUTORIAL}/step-{step}.yml"
+        for step in (
+            "7-shipyard-orchestrated-lookup",
+            "8-shipyard-skill-groups",
+            "9-shipyard-aggregates",
+            "10-shipyard-rest-adapter",
+            "11-shipyard-fleet-manifest",
+        )
+    ],
     f"{INLINE}/bootstrap-runtime-binds.yaml",
     f"{TESTS}/control/control-capability.yaml",
     f"{TESTS}/control/control-observability-disabled.yaml",
