@@ -62,9 +62,12 @@ from .templating import (
     Reference,
     body_data,
     body_placeholders,
+    call_sites,
     caller_input,
     caller_namespaces,
+    environment_reference,
     parse,
+    whole_variable,
 )
 from .templating import PATH_PLACEHOLDER as _PLACEHOLDER
 
@@ -94,6 +97,23 @@ class _Builder:
         self.diagnostics: list[Diagnostic] = []
         self.binds = Binds.from_data(self.data.get("binds"))
         self.callers = caller_namespaces(self.data)
+        # who calls each consumed operation, and with what: a bare `{{x}}` in a parameter's
+        # `value` is the caller's input when a caller has `x` (an input or a `with` key), and a
+        # `with` value may read the environment (docs/semantics.md, "More variations as written")
+        self.named_by_callers: dict[str, set[str]] = {}
+        self.environment_with: dict[tuple[str, str], list[tuple[str | None, JsonPath]]] = {}
+        sites = call_sites(self.data)
+        for site in sites:
+            self.named_by_callers.setdefault(site.address, set()).update(site.inputs | set(site.with_))
+        for site in sites:
+            for key in site.with_:
+                text = environment_reference(site.with_[key], self.binds, site.inputs)
+                self.environment_with.setdefault((site.address, str(key)), []).append(
+                    (text, site.path + ("with", key)))
+        self.callers_of: dict[str, list[JsonPath]] = {}
+        for site in sites:
+            self.callers_of.setdefault(site.address, []).append(site.path)
+        self.reported_environment: set[tuple[str, str]] = set()
         self.operations: dict[str, ConsumedOperation] = {}  # "ns.name" -> model
         self.formats: dict[str, str] = {}  # "ns.name" -> outputRawFormat, when not json
         self.projections: dict[str, tuple[list[Any], JsonPath]] = {}  # "ns.name" -> consumed outputs
@@ -139,12 +159,33 @@ class _Builder:
             schema["additionalProperties"] = True  # free-form: say so, clients flag `{}` as "any"
         return schema
 
+    def environment_value(self, address: str, name: str) -> Template | None:
+        """A consumed parameter that every caller fills from one environment variable
+        (`with: {x-xdr-api-key: '{{CORTEX_XDR_API_KEY}}'}` in each): that variable, sent as a
+        fixed value, as if the parameter said `value: '{{CORTEX_XDR_API_KEY}}'`. None when no
+        caller reads the environment for it; callers that disagree are refused (E300)."""
+        found = self.environment_with.get((address, name))
+        if not found or all(text is None for text, _ in found):
+            return None
+        texts = {text for text, _ in found}
+        if len(texts) == 1 and len(found) == len(self.callers_of.get(address, [])):
+            return self.template("{{" + str(next(iter(texts))) + "}}")
+        if (address, name) not in self.reported_environment:
+            self.reported_environment.add((address, name))
+            text, where = next((t, w) for t, w in found if t is not None)
+            self.unsupported(where, f"`{name}` of `{address}` read from the environment (`{{{{{text}}}}}`) by one "
+                                    "caller and filled otherwise by another",
+                             f"fill `{name}` the same way in every call of `{address}`, or give the consumed "
+                             f"parameter `value: '{{{{{text}}}}}'`")
+        return None
+
     def parameters(self, specs: list[Any], base: JsonPath, path_vars: list[str],
-                   variables: tuple[str, ...] = ()) -> list[Parameter]:
+                   variables: tuple[str, ...] = (), address: str = "") -> list[Parameter]:
         """The operation's parameters: declared ones, undeclared path placeholders, then the
         `variables` of its body template that no parameter declares."""
         params: list[Parameter] = []
         names: list[str] = []
+        named = self.named_by_callers.get(address, set())
         for i, spec in enumerate(specs):
             location = spec.get("in", "query")
             if location == "environment":
@@ -153,20 +194,26 @@ class _Builder:
                 continue
             name = str(spec["name"])
             fixed = None
+            source = ""
             for key in ("value", "const"):
                 if key in spec and spec[key] is not None:
                     value = spec[key]
                     whole = ANY_VARIABLE.fullmatch(value.strip()) if isinstance(value, str) else None
                     ref = caller_input(whole.group(1), self.callers) if whole else None
+                    bare = whole_variable(value)
+                    if ref is None and bare is not None and "." not in bare and not self.binds.declares(bare) \
+                            and bare in named:
+                        ref = bare  # `value: '{{userId}}'` where a caller has the input `userId`
                     if ref is not None:
-                        # `value: '{{tools.x}}'` is the caller's input, not a fixed value
-                        if ref != name:
-                            self.unsupported(base + (i, key), f"a parameter `{name}` whose value is another input (`{ref}`)",
-                                             f"name the parameter `{ref}`, or use `with: {{{name}: tools.{ref}}}`")
+                        # `value: '{{tools.x}}'` is the caller's input, not a fixed value; named
+                        # otherwise than the parameter, it fills it all the same
+                        source = ref if ref != name else ""
                         continue
                     if isinstance(value, (dict, list)):  # text of a structured value is its JSON, never a repr
                         value = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
                     fixed = self.template(value if not isinstance(value, bool) else str(value).lower())
+            if fixed is None and not source:
+                fixed = self.environment_value(address, name)
             required = bool(spec.get("required", location == "path"))
             params.append(
                 Parameter(
@@ -177,20 +224,26 @@ class _Builder:
                     required=required or location == "path",
                     description=str(spec.get("description", "") or ""),
                     fixed=fixed,
+                    input=source,
                 )
             )
             names.append(name)
         for var in path_vars:  # a placeholder nobody declared is still a required path parameter
             if var not in names:
-                params.append(Parameter(var, "", "path", {"type": "string"}, True, ""))
+                params.append(Parameter(var, "", "path", {"type": "string"}, True, "",
+                                        self.environment_value(address, var)))
                 names.append(var)
         for var in variables:  # any JSON value; whether it is required is the template's to say
             if var not in names:
+                if self.environment_value(address, var) is not None:
+                    self.unsupported(base[:-1] + ("body",), f"the body value `{{{{{var}}}}}` filled from the "
+                                     "environment by `with`",
+                                     "write the variable in the body template itself")
                 params.append(Parameter(var, "", "variable", {}, False, ""))
                 names.append(var)
         args = dedupe([python_identifier(p.name, fallback="param") for p in params])
         return [
-            Parameter(p.name, arg, p.location, p.schema, p.required, p.description, p.fixed)
+            Parameter(p.name, arg, p.location, p.schema, p.required, p.description, p.fixed, p.input)
             for p, arg in zip(params, args, strict=True)
         ]
 
@@ -249,7 +302,8 @@ class _Builder:
                         op, declared_specs = self.parameters_body(op, declared_specs)
                     body = self.body_spec(op, obase, {str(p.get("name")) for p in declared_specs})
                     params = self.parameters(declared_specs, obase + ("inputParameters",), op_vars,
-                                             body.variables if body else ())
+                                             body.variables if body else (),
+                                             f"{namespace}.{op.get('name') or op['id']}")
                     params = self.without_credentials(params, auth, obase, base, len(shared))
                     template: BodyNode | None = None
                     if body is not None and body.kind == "json":
@@ -444,7 +498,7 @@ class _Builder:
                 # the template decides the body: a body parameter is one of its values
                 location = "variable" if p.location == "body" else p.location
                 p = Parameter(p.name, p.arg, location, p.schema, p.required or p.name in required,  # type: ignore[arg-type]
-                              p.description, p.fixed)
+                              p.description, p.fixed, p.input)
             out.append(p)
         # an optional argument node of a parameter the caller must give is simply that value
         final = {p.arg: p.required for p in out}
@@ -768,15 +822,16 @@ class _Builder:
         mapping = op.get("with") or {}
         pairs: list[tuple[Parameter, str | None, Any]] = []
         for param in target.arguments:
-            if param.name in mapping:
-                value = mapping[param.name]
+            key = param.name if param.name in mapping or not param.input else param.input
+            if key in mapping:
+                value = mapping[key]
                 ref = _input_reference(value, namespaces)
                 if ref is not None:
                     pairs.append((param, ref, None))
                 else:
                     pairs.append((param, None, value))
             else:
-                pairs.append((param, param.name, None))
+                pairs.append((param, key, None))
         return target, pairs
 
     def resolve_ref(self, op: dict[str, Any], path: JsonPath,
@@ -933,13 +988,14 @@ class _Builder:
             mapping = step.get("with") or {}
             arguments: list[Argument] = []
             for param in target.arguments:
-                if param.name not in mapping:
-                    if param.name in inputs or param.required:
-                        one = fill(param, param.name, None, spath)
+                key = param.name if param.name in mapping or not param.input else param.input
+                if key not in mapping:
+                    if key in inputs or param.required:
+                        one = fill(param, key, None, spath)
                         if one is not None:
                             arguments.append(one)
                     continue  # optional and nobody supplies it: the client's default
-                value = mapping[param.name]
+                value = mapping[key]
                 text = value.strip() if isinstance(value, str) else ""
                 ref = _input_reference(value, namespaces)
                 if text.startswith("$."):
@@ -1393,7 +1449,7 @@ class _Builder:
                            "known operations: " + ", ".join(sorted(self.operations)))
                 continue
             target = self.operations[call]
-            accepted = {p.name for p in target.arguments} | {p.name for p in target.parameters}
+            accepted = {p.name for p in target.parameters} | {p.input for p in target.parameters if p.input}
             bad = [k for k in (res.get("with") or {}) if str(k) not in accepted]
             for key in bad:
                 self.error(rbase + ("with", key), "E103", f"`with: {key}` sets no input parameter of `{call}`")

@@ -24,9 +24,12 @@ from .templating import (
     Binds,
     body_data,
     body_placeholders,
+    call_sites,
     caller_input,
     caller_namespaces,
+    environment_reference,
     references,
+    whole_variable,
 )
 
 SCHEMA_RESOURCE = "capability.schema.json"
@@ -333,6 +336,11 @@ class _Rules:
             # a `with` key may also fill a path placeholder or a body template's `{{key}}`
             resource = _dict(doc_get(self.data, self.index[call][0].path[:-2]))
             accepted |= set(_PLACEHOLDER.findall(str(resource.get("path", "")) + "/" + str(target.get("path", ""))))
+            # a parameter `value: '{{x}}'` no bind declares may be filled by a caller's `with: {x: ...}`
+            for p in _list(target.get("inputParameters")):
+                bare = whole_variable(_dict(p).get("value"))
+                if bare is not None and "." not in bare:
+                    accepted.add(bare)
             if "body" in target:
                 kind, data = body_data(target["body"])
                 callers = caller_namespaces(self.data)
@@ -385,8 +393,20 @@ class _Rules:
     def variables(self) -> None:
         binds = Binds.from_data(_dict(self.data).get("binds"))
         used: set[tuple[str, str]] = set()
+        # a `with` value read from the environment, and a parameter `value: '{{x}}'` filled by
+        # a caller's input x (docs/semantics.md, "More variations as written")
+        sites = call_sites(self.data)
+        from_environment = {site.path + ("with", key) for site in sites for key, value in site.with_.items()
+                            if environment_reference(value, binds, site.inputs) is not None}
+        named: dict[str, set[str]] = {}
+        for site in sites:
+            named.setdefault(site.address, set()).update(site.inputs | set(site.with_))
+        from_callers = self.caller_filled(binds, named)
         for path, text in _strings(self.capability, ("capability",)):
-            if path[-1] == "path" or "with" in path or path[1:4:2] == ("exposes", "prompts"):
+            if path in from_callers:
+                continue
+            if path[-1] == "path" or ("with" in path and path not in from_environment) \
+                    or path[1:4:2] == ("exposes", "prompts"):
                 # `{{x}}` there names a path parameter, a caller's input or a prompt argument
                 continue
             if "outputParameters" in path and "consumes" not in path:
@@ -418,6 +438,25 @@ class _Rules:
             self.report(("binds", index, "keys", key), "W202",
                         f"bind key `{key}` is declared but never used; the generated code does not require it",
                         "remove it, or reference it as {{" + key + "}}", WARN, key=True)
+
+    def caller_filled(self, binds: Binds, named: dict[str, set[str]]) -> set[JsonPath]:
+        """The consumed parameters' `value: '{{x}}'` (x declared by no bind) that a caller of
+        their operation fills, having an input or a `with` key `x`."""
+        out: set[JsonPath] = set()
+        for ci, consumer in enumerate(_list(self.capability.get("consumes"))):
+            consumer = _dict(consumer)
+            base: JsonPath = ("capability", "consumes", ci)
+            for ri, resource in enumerate(_list(consumer.get("resources"))):
+                for oi, op in enumerate(_list(_dict(resource).get("operations"))):
+                    callers = named.get(f"{consumer.get('namespace')}.{_dict(op).get('name')}", set())
+                    opath = base + ("resources", ri, "operations", oi)
+                    for where, params in ((base, consumer.get("inputParameters")),
+                                          (opath, _dict(op).get("inputParameters"))):
+                        for pi, p in enumerate(_list(params)):
+                            bare = whole_variable(_dict(p).get("value"))
+                            if bare is not None and "." not in bare and not binds.declares(bare) and bare in callers:
+                                out.add(where + ("inputParameters", pi, "value"))
+        return out
 
     def lint(self) -> None:
         for ci, consumer in enumerate(_list(self.capability.get("consumes"))):
