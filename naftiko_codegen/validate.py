@@ -247,7 +247,16 @@ class _Rules:
             namespace = _dict(entry).get("namespace")
             if not isinstance(namespace, str):
                 continue
-            if namespace in seen:
+            if namespace in seen and (seen[namespace][1] == "consumes") != (path[1] == "consumes"):
+                # a consumed API and an exposed adapter named alike: `call` names only consumed
+                # operations and `<namespace>.x` only inputs, so each use has one meaning
+                first = self.doc.position(seen[namespace])
+                self.report(path + ("namespace",), "W354",
+                            f"namespace `{namespace}` names a consumed API and an exposed adapter (first on line "
+                            f"{first.line}); `call: {namespace}.<operation>` is the consumed API, and "
+                            f"`{namespace}.<input>` in `with` the caller's input",
+                            "give the exposed adapter a namespace of its own", WARN)
+            elif namespace in seen:
                 first = self.doc.position(seen[namespace])
                 self.report(path + ("namespace",), "E120",
                             f"namespace `{namespace}` is used twice (first on line {first.line})",
@@ -276,8 +285,15 @@ class _Rules:
                 if not isinstance(raw, str):
                     continue
                 if "?" in raw:
+                    # a fixed `?k=v` is read as fixed query parameters (dialect.py, W352); what
+                    # is left has a placeholder, a fragment or a name declared otherwise
+                    query = raw.partition("?")[2]
+                    names = [pair.partition("=")[0] for pair in query.split("&") if pair]
                     self.report(rpath + ("path",), "E104", "a resource path must not contain a query string",
-                                "declare query values as `in: query` input parameters")
+                                f"remove `?{query}` from the path and declare "
+                                + (", ".join(f"`{{name: {n}, in: query}}`" for n in names) or "the query values")
+                                + " under the operations' inputParameters (a `{{placeholder}}` there is the "
+                                "caller's value, not a fixed one)")
                 for oi, op in enumerate(_list(resource.get("operations"))):
                     # an operation-level `path` continues the resource's, placeholders included
                     full = raw if not isinstance(_dict(op).get("path"), str) else raw.rstrip("/") + "/" + _dict(op)["path"]

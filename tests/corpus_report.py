@@ -319,6 +319,27 @@ def _prepare_auth(consumers: list[dict[str, Any]], upstream: str, recorder: Reco
     return env
 
 
+def _more_variations(spec: dict[str, Any], capability: dict[str, Any]) -> None:
+    """docs/semantics.md, "More variations as written", read from the raw YAML: `import:` lists
+    of `{name, location}` are consumes imports, and a fixed query string in a consumed resource
+    path is sent as fixed query parameters of its operations."""
+    for holder in (spec, capability):
+        listed = holder.get("import")
+        if isinstance(listed, list) and all(isinstance(i, dict) and "location" in i for i in listed):
+            del holder["import"]
+            capability.setdefault("consumes", []).extend(
+                {"import": i.get("name", i.get("namespace")), "location": i["location"]} for i in listed)
+    for consumer in capability.get("consumes") or []:
+        for resource in consumer.get("resources") or []:
+            path, _, query = str(resource.get("path", "")).partition("?")
+            if not query:
+                continue
+            resource["path"] = path
+            for op in resource.get("operations") or []:
+                op.setdefault("inputParameters", []).extend(
+                    {"name": k, "in": "query", "value": v} for k, v in parse_qsl(query, keep_blank_values=True))
+
+
 def _as_written(spec: dict[str, Any], where: Path) -> dict[str, Any]:
     """The consumed side of `spec` as docs/semantics.md ("The dialect as written") reads it,
     derived here from the raw YAML rather than taken from the generator: imports spliced, `id`
@@ -326,6 +347,7 @@ def _as_written(spec: dict[str, Any], where: Path) -> dict[str, Any]:
     alike renamed `-2`, `-3`…, and missing path placeholders appended."""
     spec = copy.deepcopy(spec)
     capability = spec.get("capability") or {}
+    _more_variations(spec, capability)
     consumes: list[dict[str, Any]] = []
     listed = [item.get("location") if isinstance(item, dict) else item
               for item in (spec.pop("imports", None) or []) + (capability.pop("imports", None) or [])]
@@ -785,8 +807,9 @@ def _fill(out: dict[str, Any], document: dict[str, Any], counter: _Counter) -> N
                 element: dict[str, Any] = {}
                 _fill(items, element, counter)
                 elements.append(element)
-            else:
-                elements.append(counter.next((items or {}).get("type") if isinstance(items, dict) else None))
+            else:  # an element typed `object` without properties is an object (any), copied
+                kind = items.get("type") if isinstance(items, dict) else None
+                elements.append({"k": counter.next(None)} if kind == "object" else counter.next(kind))
         if path:
             _plant(document, path, elements)
         else:
@@ -1589,7 +1612,9 @@ def run(specs: list[Path] | dict[Path, str], work: Path) -> list[Outcome]:
             output.write(folder, {result.package: result.files})
             text = spec.read_text("utf-8")
             written = _as_written(yaml.safe_load(text), spec.parent)
-            problems = check_package(folder, result.package, written, text, url, recorder)
+            # the variables of imported files are needed too (their credentials, say)
+            variables = text + "".join(path.read_text("utf-8") for path in result.imports)
+            problems = check_package(folder, result.package, written, variables, url, recorder)
             outcomes.append(Outcome(name, "broken" if problems else "generated",
                                     "; ".join(problems)[:300]))
     return outcomes
