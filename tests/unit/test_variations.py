@@ -34,8 +34,8 @@ def built(tmp_path: Path, text: str) -> Capability:
 
 def test_bind_named_without_keys(tmp_path: Path):
     token = variant(("    baseUri: https://api.example.com/v1\n",
-                     "    baseUri: https://api.example.com/v1\n    authentication:\n      type: bearer\n"
-                     "      token: '{{API_TOKEN}}'\n"))
+                     ("    baseUri: https://api.example.com/v1\n    authentication:\n      type: bearer\n"
+                     "      token: '{{API_TOKEN}}'\n")))
     for binds in ("binds:\n- API_TOKEN\n", "binds:\n- name: API_TOKEN\n  env: MY_TOKEN_VARIABLE\n"):
         text = token.replace("capability:\n", binds + "capability:\n", 1)
         codes = _codes(tmp_path, text)
@@ -75,8 +75,8 @@ def test_fixed_query_string_in_a_consumed_path(tmp_path: Path):
 
 def test_this_reference_in_with(tmp_path: Path):
     text = variant(("      description: Get one item\n      call: api.get-item\n",
-                    "      description: Get one item\n      inputParameters:\n      - name: key\n"
-                    "      call: api.get-item\n      with:\n        id: $this.demo-mcp.{{key}}\n"))
+                    ("      description: Get one item\n      inputParameters:\n      - name: key\n"
+                    "      call: api.get-item\n      with:\n        id: $this.demo-mcp.{{key}}\n")))
     assert "W353" in _codes(tmp_path, text)
     tool = built(tmp_path, text).mcp.tools[0]
     (argument,) = tool.call.arguments
