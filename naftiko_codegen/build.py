@@ -267,9 +267,9 @@ class _Builder:
             ops: list[ConsumedOperation] = []
             for ri, resource in enumerate(spec.get("resources", []) or []):
                 rbase = base + ("resources", ri)
-                if resource.get("inputParameters"):
-                    self.unsupported(rbase + ("inputParameters",), "resource-level consumed `inputParameters`",
-                                     "move them to each operation")
+                # parameters of the resource are every operation's, unless one declares its own
+                # of that name (naftiko-spec.md §4.3: the engine ignores them, §11.13)
+                common = [p for p in resource.get("inputParameters") or [] if isinstance(p, dict)]
                 raw_path = str(resource.get("path", ""))
                 path = _PLACEHOLDER.sub(lambda m: "{" + m.group(1) + "}", raw_path)
                 path_vars = _PLACEHOLDER.findall(path)
@@ -295,7 +295,9 @@ class _Builder:
                     if isinstance(op.get("outputParameters"), list):  # read by orchestration steps
                         self.projections[f"{namespace}.{op.get('name') or op['id']}"] = (
                             op["outputParameters"], obase + ("outputParameters",))
-                    declared_specs = list(shared) + list(op.get("inputParameters") or [])
+                    own = list(op.get("inputParameters") or [])
+                    taken = {str(_p.get("name")) for _p in own if isinstance(_p, dict)}
+                    declared_specs = list(shared) + own + [_p for _p in common if str(_p.get("name")) not in taken]
                     if "body" not in op and any(
                             isinstance(p, dict) and p.get("in") == "body"
                             and isinstance(p.get("value", p.get("const")), (dict, list)) for p in declared_specs):
@@ -1021,9 +1023,10 @@ class _Builder:
             mpath = path + ("mappings", mi)
             target_name = str(entry.get("targetName", ""))
             value = entry.get("value")
-            if not (isinstance(value, str) and value.strip().startswith("$")):
-                self.error(mpath + ("value",), "E153", "a mapping's value must be a JSONPath into the steps' results",
-                           hint="write `$.<step name>.<field>`")
+            if not (isinstance(value, str) and value.strip().startswith("$")) or "{{" in str(value):
+                self.error(mpath + ("value",), "E153", "a mapping's value must be a JSONPath into the steps' results"
+                           + (f", not `{value}`" if isinstance(value, (str, int, float, bool)) else ""),
+                           hint=self.mapping_hint(value, op))
                 ok = False
                 continue
             parsed = self.json_path(value, mpath + ("value",))
@@ -1035,6 +1038,24 @@ class _Builder:
             self.error(path + ("steps",), "E153", "an orchestration without steps", hint="add a `call` step")
             return None
         return Steps(tuple(built), tuple(mappings)) if ok else None
+
+    def mapping_hint(self, value: Any, op: dict[str, Any]) -> str:
+        """What to write for a mapping `value` that is no JSONPath: `$.{{dbName}}` names the
+        output `dbName` of a step's operation (then `$.<step>.dbName`); a constant is no mapping."""
+        text = str(value).strip()
+        inner = re.fullmatch(r"\$\.?\{\{\s*([A-Za-z0-9_-]+)\s*\}\}", text)
+        if inner:
+            steps = [str(s.get("name")) for s in op.get("steps") or [] if isinstance(s, dict)
+                     and any(isinstance(o, dict) and o.get("name") == inner.group(1)
+                             for o in self.projections.get(str(s.get("call")), ([], ()))[0])]
+            if len(steps) == 1:
+                return (f"a JSONPath has no `{{{{...}}}}`: `{inner.group(1)}` is an output of step `{steps[0]}`, "
+                        f"so write `$.{steps[0]}.{inner.group(1)}`")
+            return "a JSONPath has no `{{...}}`: write `$.<step name>.<field>`"
+        if not text.startswith("$"):
+            return ("a mapping reads the steps' results (`$.<step name>.<field>`); a constant result is "
+                    "not a mapping: set it in the upstream answer, or leave it out")
+        return "write `$.<step name>.<field>`"
 
     def step_projections(self, call: str) -> tuple[tuple[str, tuple[Any, ...]], ...] | None:
         """The consumed operation's named outputs (`{name, mapping}`), which a step adds to each
@@ -1237,7 +1258,11 @@ class _Builder:
         match = re.fullmatch(r"(/(?:[^{}]*/)?)(?:\{\{\s*[A-Za-z0-9_.-]+\s*\}\}|\{[A-Za-z0-9_.-]+\})", raw_path)
         if match is None:
             self.unsupported(path + ("path",), "`forward` on a path that does not end in one `{{placeholder}}` segment",
-                             "write the resource path as `/prefix/{{path}}`: the placeholder takes the rest of the path")
+                             f"`{raw_path}` has no placeholder to take the path forwarded, so what it would forward "
+                             "is not said; write the forward on a resource of its own, `"
+                             + raw_path.rstrip("/").rpartition("/")[0] + "/{{path}}`"
+                             + (", and keep this resource's operations here" if spec_has_operations(path, self.data)
+                                else ""))
             return None
         prefix = match.group(1)
         return Forward(
@@ -1300,9 +1325,11 @@ class _Builder:
                     if declared or explicit is not None:
                         if param.name not in mapped and not param.required:
                             return None  # an optional upstream parameter the tool does not offer: not sent
+                        need = (f"`{param.name}` is a required {param.location} parameter of "
+                                f"`{tool.get('call')}`: " if param.required and param.location != "variable" else "")
                         self.error(where + ("with",) if param.name in mapped else where, "E107",
                                    f"`{param.name}` is taken from `{ref}`, which tool `{name}` does not declare",
-                                   hint=f"add `{ref}` to the tool's {offered}")
+                                   hint=f"{need}add `{ref}` to the tool's {offered}")
                         return None
                     # no declared inputs: the tool's arguments are the consumed parameters it fills
                     properties[ref] = (param.schema, param.required)
@@ -1714,6 +1741,14 @@ class _Body:
 
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})  # RFC 9110 section 9.2.2
+
+
+def spec_has_operations(path: JsonPath, data: Any) -> bool:
+    """Whether the exposed REST resource at `path` declares operations."""
+    node = data
+    for part in path:
+        node = node[part]
+    return bool(node.get("operations")) if isinstance(node, dict) else False
 
 
 def retryable(method: str, tool_hints: list[bool]) -> bool:

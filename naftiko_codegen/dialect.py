@@ -141,8 +141,8 @@ class _Dialect:
             places = [(path, caller)] + [(path + ("steps", si), s) for si, s in enumerate(_list(caller.get("steps")))
                                          if isinstance(s, dict)]
             for where, holder in places:
-                mapping = holder.get("with")
-                for key, value in list(_dict(mapping).items()):
+                mapping = _dict(holder.get("with"))
+                for key, value in list(mapping.items()):
                     match = re.fullmatch(r"\s*\$this\.([A-Za-z0-9_-]+)\.(?:\{\{\s*([A-Za-z0-9_-]+)\s*\}\}|([A-Za-z0-9_-]+))\s*",
                                          value) if isinstance(value, str) else None
                     if match is None or match.group(1) not in exposed:

@@ -80,6 +80,8 @@ def _describe(error: jsonschema.ValidationError) -> tuple[str, str, str, JsonPat
         hint = f"did you mean `{close[0]}`?" if close else (
             "allowed keys: " + ", ".join(known) if known else "remove it"
         )
+        parent = next((str(part) for part in reversed(path) if isinstance(part, str)), "")
+        hint = _FOREIGN_KEYS.get((name, parent), hint)
         return "E113", f"unknown key `{name}` in `{field}`", hint, path + (name,), True
     if kind == "type":
         expected = error.validator_value
@@ -101,6 +103,20 @@ def _describe(error: jsonschema.ValidationError) -> tuple[str, str, str, JsonPat
         reason = error.schema.get("description") if isinstance(error.schema, dict) else None
         return "E100", f"`{field}` is not allowed here" + (f": {reason}" if reason else ""), "", path, True
     return "E100", f"`{field}`: {error.message}", "", path, False
+
+
+# Keys of other capability dialects, which Naftiko has no construct for: what to write instead.
+_FOREIGN_KEYS = {
+    ("orchestration", "capability"): (
+        "Naftiko has no `capability.orchestration`, nor `builtin.*` steps, `on_failure` or `${...}` "
+        "expressions: orchestrate with `steps` (`call` and `lookup`) and `mappings` on an exposed "
+        "operation or tool, or in an aggregate function (`capability.aggregates`)"),
+    ("operationId", "tools"): (
+        "a tool is `{name, description, call: <namespace>.<operation>}`; `operationId` is not Naftiko"),
+    ("paths", "exposes"): (
+        "a REST adapter lists `resources: [{path, operations: [{method, call: <namespace>.<operation>}]}]`; "
+        "operation names under `paths` do not say the method or which inputs the route takes"),
+}
 
 
 def _article(kind: str) -> str:
@@ -240,14 +256,23 @@ class _Rules:
                             "give each consumed operation of a namespace its own name")
 
     def duplicate_namespaces(self) -> None:
-        seen: dict[str, JsonPath] = {}
+        seen: dict[str, JsonPath] = {}  # namespace -> its first consumed API or adapter
+        kinds: dict[tuple[str, bool], JsonPath] = {}  # (namespace, consumed?) -> first of that kind
         entries = [(("capability", "consumes", i), c) for i, c in enumerate(_list(self.capability.get("consumes")))]
         entries += list(_adapters(self.data))
         for path, entry in entries:
             namespace = _dict(entry).get("namespace")
             if not isinstance(namespace, str):
                 continue
-            if namespace in seen and (seen[namespace][1] == "consumes") != (path[1] == "consumes"):
+            consumed = path[1] == "consumes"
+            if (namespace, consumed) in kinds:
+                first = self.doc.position(kinds[(namespace, consumed)])
+                self.report(path + ("namespace",), "E120",
+                            f"namespace `{namespace}` is used twice (first on line {first.line})",
+                            "namespaces name consumed APIs and adapters; each must be unique")
+                continue
+            kinds[(namespace, consumed)] = path + ("namespace",)
+            if namespace in seen:
                 # a consumed API and an exposed adapter named alike: `call` names only consumed
                 # operations and `<namespace>.x` only inputs, so each use has one meaning
                 first = self.doc.position(seen[namespace])
@@ -256,11 +281,6 @@ class _Rules:
                             f"{first.line}); `call: {namespace}.<operation>` is the consumed API, and "
                             f"`{namespace}.<input>` in `with` the caller's input",
                             "give the exposed adapter a namespace of its own", WARN)
-            elif namespace in seen:
-                first = self.doc.position(seen[namespace])
-                self.report(path + ("namespace",), "E120",
-                            f"namespace `{namespace}` is used twice (first on line {first.line})",
-                            "namespaces name consumed APIs and adapters; each must be unique")
             else:
                 seen[namespace] = path + ("namespace",)
 
@@ -317,6 +337,9 @@ class _Rules:
         operation name alone (the namespace is often the part that is wrong). A call naming an
         exposed tool or operation of this capability says so: only consumed operations are
         called."""
+        if call.partition(".")[0] == "orchestration" and "orchestration" in self.capability:
+            return ("it names an entry of `capability.orchestration`, which Naftiko does not have: "
+                    "write the steps on the exposed operation or tool itself")
         if not self.index:
             return "declare the operation under consumes"
         known = sorted(self.index)
@@ -371,7 +394,9 @@ class _Rules:
                 self.report(path + ("with", key), "E103", f"`with: {key}` sets no input parameter of `{call}`",
                             f"did you mean `{close[0]}`?" if close else (
                                 "its parameters: " + ", ".join(sorted(accepted)) if accepted
-                                else f"`{call}` takes no parameters"), key=True)
+                                else f"`{call}` takes no parameters: declare `{key}` under its inputParameters "
+                                     f"(`{{name: {key}, in: query}}`), or write `{{{{{key}}}}}` in its path, "
+                                     "or remove the `with` entry"), key=True)
 
     def duplicate_tools_and_routes(self) -> None:
         for base, adapter in _adapters(self.data):

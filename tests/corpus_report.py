@@ -593,6 +593,9 @@ def _call_one(client: Any, module: Any, spec: dict[str, Any], consumer: dict[str
     from naftiko_codegen.names import dedupe, python_identifier
 
     params = list(consumer.get("inputParameters") or []) + list(op.get("inputParameters") or [])
+    # a resource's parameters are each operation's, but for a name the operation declares itself
+    params += [p for p in resource.get("inputParameters") or []
+               if str(p.get("name")) not in {str(q.get("name")) for q in op.get("inputParameters") or []}]
     names = dedupe([python_identifier(str(p["name"]), fallback="param") for p in params])
     values: dict[str, Any] = {}
     kwargs: dict[str, Any] = {}

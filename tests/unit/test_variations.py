@@ -93,3 +93,69 @@ def test_namespace_of_a_consumed_api_and_an_adapter(tmp_path: Path):
     assert built(tmp_path, text).mcp.tools[0].call.operation.consumer == "api"
     # two adapters (or two consumed APIs) named alike stay an error
     assert "E120" in _codes(tmp_path, BASE.replace("    namespace: demo-mcp\n", "    namespace: demo-rest\n"))
+
+
+# --- refusals that say what to write ---------------------------------------------------------
+
+def _hints(tmp_path: Path, text: str, code: str) -> list[str]:
+    doc, result = check(write(tmp_path, text))
+    found = list(result.diagnostics)
+    if doc is not None and result.ok:
+        try:
+            build(doc)
+        except Diagnosed as exc:
+            found += exc.diagnostics
+    return [d.hint for d in found if d.code == code]
+
+
+def test_orchestration_block_is_refused_with_what_to_write(tmp_path: Path):
+    text = BASE.replace("  exposes:\n", "  orchestration:\n  - name: onboard\n    steps: []\n  exposes:\n", 1)
+    (hint,) = _hints(tmp_path, text, "E113")
+    assert "steps" in hint and "aggregate" in hint
+
+
+def test_with_key_for_an_operation_without_parameters(tmp_path: Path):
+    text = BASE.replace("        inputParameters:\n        - name: id\n          in: path\n", "", 1).replace(
+        "/items/{id}\n      operations:\n      - name: get-item", "/items\n      operations:\n      - name: get-item", 1)
+    text = text.replace("      call: api.get-item\n", "      call: api.get-item\n      with:\n        id: tools.x\n")
+    hints = _hints(tmp_path, text, "E103")
+    assert hints and "declare `id` under its inputParameters" in hints[0]
+
+
+def test_mapping_value_with_a_placeholder_names_the_step_output(tmp_path: Path):
+    text = variant(
+        ("        in: path\n", ("        in: path\n        outputParameters:\n        - name: title\n"
+                              "          type: string\n          value: $.title\n")),
+        ("      description: Get one item\n      call: api.get-item\n",
+         ("      description: Get one item\n      steps:\n      - name: fetch\n        type: call\n"
+         "        call: api.get-item\n      mappings:\n      - targetName: t\n        value: $.{{title}}\n"
+         "      - targetName: v\n        value: v1\n")),
+    )
+    hints = _hints(tmp_path, text, "E153")
+    assert any("write `$.fetch.title`" in h for h in hints)
+    assert any("constant" in h for h in hints)
+
+
+def test_forward_on_a_fixed_path_says_where_to_put_it(tmp_path: Path):
+    text = BASE.replace("    - path: /items/{id}\n      operations:\n",
+                        "    - path: /items/mine\n      forward:\n        targetNamespace: api\n      operations:\n", 1)
+    hints = _hints(tmp_path, text, "E300")
+    assert any("`/items/{{path}}`" in h for h in hints)
+
+
+def test_resource_level_parameters_are_every_operations(tmp_path: Path):
+    text = BASE.replace("      path: /items/{id}\n      operations:\n",
+                        "      path: /items/{id}\n      inputParameters:\n      - name: v\n        in: query\n"
+                        "        value: '2'\n      - name: id\n        in: query\n      operations:\n", 1)
+    (op,) = built(tmp_path, text).operations
+    kinds = {p.name: (p.location, p.fixed.literal if p.fixed else None) for p in op.parameters}
+    assert kinds == {"id": ("path", None), "v": ("query", "2")}  # the operation's own `id` wins
+
+
+def test_tool_missing_a_required_path_parameter_says_so(tmp_path: Path):
+    # shopify's create-fulfillment: the tool declares its inputs but not the order in the path
+    text = BASE.replace("      description: Get one item\n      call: api.get-item\n",
+                        "      description: Get one item\n      inputParameters:\n      - name: note\n"
+                        "      call: api.get-item\n", 1)
+    (hint,) = _hints(tmp_path, text, "E107")
+    assert hint.startswith("`id` is a required path parameter of `api.get-item`")
