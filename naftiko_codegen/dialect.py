@@ -203,7 +203,7 @@ class _Dialect:
             return
         label, description = info.get("label"), info.get("description")
         if isinstance(description, str) and description.strip() and "label" not in info:
-            info["label"] = " ".join(description.split())[:80]
+            info["label"] = " ".join(description.split())[:80].rstrip()
             self.warn(("info",), "W248", "`info` has no `label`; its `description` titles the package",
                       "add `label:`", key=True)
         elif isinstance(label, str) and label.strip() and "description" not in info:
