@@ -66,9 +66,12 @@ from .templating import (
     Reference,
     body_data,
     body_placeholders,
+    call_sites,
     caller_input,
     caller_namespaces,
+    environment_reference,
     parse,
+    whole_variable,
 )
 from .templating import PATH_PLACEHOLDER as _PLACEHOLDER
 
@@ -99,6 +102,23 @@ class _Builder:
         self.diagnostics: list[Diagnostic] = []
         self.binds = Binds.from_data(self.data.get("binds"))
         self.callers = caller_namespaces(self.data)
+        # who calls each consumed operation, and with what: a bare `{{x}}` in a parameter's
+        # `value` is the caller's input when a caller has `x` (an input or a `with` key), and a
+        # `with` value may read the environment (docs/semantics.md, "More variations as written")
+        self.named_by_callers: dict[str, set[str]] = {}
+        self.environment_with: dict[tuple[str, str], list[tuple[str | None, JsonPath]]] = {}
+        sites = call_sites(self.data)
+        for site in sites:
+            self.named_by_callers.setdefault(site.address, set()).update(site.inputs | set(site.with_))
+        for site in sites:
+            for key in site.with_:
+                text = environment_reference(site.with_[key], self.binds, site.inputs)
+                self.environment_with.setdefault((site.address, str(key)), []).append(
+                    (text, site.path + ("with", key)))
+        self.callers_of: dict[str, list[JsonPath]] = {}
+        for site in sites:
+            self.callers_of.setdefault(site.address, []).append(site.path)
+        self.reported_environment: set[tuple[str, str]] = set()
         self.operations: dict[str, ConsumedOperation] = {}  # "ns.name" -> model
         self.formats: dict[str, str] = {}  # "ns.name" -> outputRawFormat, when not json
         self.format_options: dict[str, Any] = {}  # "ns.name" -> parsed outputSchema (html, markdown)
@@ -146,12 +166,33 @@ class _Builder:
             schema["additionalProperties"] = True  # free-form: say so, clients flag `{}` as "any"
         return schema
 
+    def environment_value(self, address: str, name: str) -> Template | None:
+        """A consumed parameter that every caller fills from one environment variable
+        (`with: {x-xdr-api-key: '{{CORTEX_XDR_API_KEY}}'}` in each): that variable, sent as a
+        fixed value, as if the parameter said `value: '{{CORTEX_XDR_API_KEY}}'`. None when no
+        caller reads the environment for it; callers that disagree are refused (E300)."""
+        found = self.environment_with.get((address, name))
+        if not found or all(text is None for text, _ in found):
+            return None
+        texts = {text for text, _ in found}
+        if len(texts) == 1 and len(found) == len(self.callers_of.get(address, [])):
+            return self.template("{{" + str(next(iter(texts))) + "}}")
+        if (address, name) not in self.reported_environment:
+            self.reported_environment.add((address, name))
+            text, where = next((t, w) for t, w in found if t is not None)
+            self.unsupported(where, f"`{name}` of `{address}` read from the environment (`{{{{{text}}}}}`) by one "
+                                    "caller and filled otherwise by another",
+                             f"fill `{name}` the same way in every call of `{address}`, or give the consumed "
+                             f"parameter `value: '{{{{{text}}}}}'`")
+        return None
+
     def parameters(self, specs: list[Any], base: JsonPath, path_vars: list[str],
-                   variables: tuple[str, ...] = ()) -> list[Parameter]:
+                   variables: tuple[str, ...] = (), address: str = "") -> list[Parameter]:
         """The operation's parameters: declared ones, undeclared path placeholders, then the
         `variables` of its body template that no parameter declares."""
         params: list[Parameter] = []
         names: list[str] = []
+        named = self.named_by_callers.get(address, set())
         for i, spec in enumerate(specs):
             location = spec.get("in", "query")
             if location == "environment":
@@ -160,20 +201,26 @@ class _Builder:
                 continue
             name = str(spec["name"])
             fixed = None
+            source = ""
             for key in ("value", "const"):
                 if key in spec and spec[key] is not None:
                     value = spec[key]
                     whole = ANY_VARIABLE.fullmatch(value.strip()) if isinstance(value, str) else None
                     ref = caller_input(whole.group(1), self.callers) if whole else None
+                    bare = whole_variable(value)
+                    if ref is None and bare is not None and "." not in bare and not self.binds.declares(bare) \
+                            and bare in named:
+                        ref = bare  # `value: '{{userId}}'` where a caller has the input `userId`
                     if ref is not None:
-                        # `value: '{{tools.x}}'` is the caller's input, not a fixed value
-                        if ref != name:
-                            self.unsupported(base + (i, key), f"a parameter `{name}` whose value is another input (`{ref}`)",
-                                             f"name the parameter `{ref}`, or use `with: {{{name}: tools.{ref}}}`")
+                        # `value: '{{tools.x}}'` is the caller's input, not a fixed value; named
+                        # otherwise than the parameter, it fills it all the same
+                        source = ref if ref != name else ""
                         continue
                     if isinstance(value, (dict, list)):  # text of a structured value is its JSON, never a repr
                         value = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
                     fixed = self.template(value if not isinstance(value, bool) else str(value).lower())
+            if fixed is None and not source:
+                fixed = self.environment_value(address, name)
             required = bool(spec.get("required", location == "path"))
             params.append(
                 Parameter(
@@ -184,20 +231,26 @@ class _Builder:
                     required=required or location == "path",
                     description=str(spec.get("description", "") or ""),
                     fixed=fixed,
+                    input=source,
                 )
             )
             names.append(name)
         for var in path_vars:  # a placeholder nobody declared is still a required path parameter
             if var not in names:
-                params.append(Parameter(var, "", "path", {"type": "string"}, True, ""))
+                params.append(Parameter(var, "", "path", {"type": "string"}, True, "",
+                                        self.environment_value(address, var)))
                 names.append(var)
         for var in variables:  # any JSON value; whether it is required is the template's to say
             if var not in names:
+                if self.environment_value(address, var) is not None:
+                    self.unsupported(base[:-1] + ("body",), f"the body value `{{{{{var}}}}}` filled from the "
+                                     "environment by `with`",
+                                     "write the variable in the body template itself")
                 params.append(Parameter(var, "", "variable", {}, False, ""))
                 names.append(var)
         args = dedupe([python_identifier(p.name, fallback="param") for p in params])
         return [
-            Parameter(p.name, arg, p.location, p.schema, p.required, p.description, p.fixed)
+            Parameter(p.name, arg, p.location, p.schema, p.required, p.description, p.fixed, p.input)
             for p, arg in zip(params, args, strict=True)
         ]
 
@@ -221,9 +274,9 @@ class _Builder:
             ops: list[ConsumedOperation] = []
             for ri, resource in enumerate(spec.get("resources", []) or []):
                 rbase = base + ("resources", ri)
-                if resource.get("inputParameters"):
-                    self.unsupported(rbase + ("inputParameters",), "resource-level consumed `inputParameters`",
-                                     "move them to each operation")
+                # parameters of the resource are every operation's, unless one declares its own
+                # of that name (naftiko-spec.md §4.3: the engine ignores them, §11.13)
+                common = [p for p in resource.get("inputParameters") or [] if isinstance(p, dict)]
                 raw_path = str(resource.get("path", ""))
                 path = _PLACEHOLDER.sub(lambda m: "{" + m.group(1) + "}", raw_path)
                 path_vars = _PLACEHOLDER.findall(path)
@@ -252,14 +305,17 @@ class _Builder:
                     if isinstance(op.get("outputParameters"), list):  # read by orchestration steps
                         self.projections[f"{namespace}.{op.get('name') or op['id']}"] = (
                             op["outputParameters"], obase + ("outputParameters",))
-                    declared_specs = list(shared) + list(op.get("inputParameters") or [])
+                    own = list(op.get("inputParameters") or [])
+                    taken = {str(_p.get("name")) for _p in own if isinstance(_p, dict)}
+                    declared_specs = list(shared) + own + [_p for _p in common if str(_p.get("name")) not in taken]
                     if "body" not in op and any(
                             isinstance(p, dict) and p.get("in") == "body"
                             and isinstance(p.get("value", p.get("const")), (dict, list)) for p in declared_specs):
                         op, declared_specs = self.parameters_body(op, declared_specs)
                     body = self.body_spec(op, obase, {str(p.get("name")) for p in declared_specs})
                     params = self.parameters(declared_specs, obase + ("inputParameters",), op_vars,
-                                             body.variables if body else ())
+                                             body.variables if body else (),
+                                             f"{namespace}.{op.get('name') or op['id']}")
                     params = self.without_credentials(params, auth, obase, base, len(shared))
                     template: BodyNode | None = None
                     if body is not None and body.kind == "json":
@@ -454,7 +510,7 @@ class _Builder:
                 # the template decides the body: a body parameter is one of its values
                 location = "variable" if p.location == "body" else p.location
                 p = Parameter(p.name, p.arg, location, p.schema, p.required or p.name in required,  # type: ignore[arg-type]
-                              p.description, p.fixed)
+                              p.description, p.fixed, p.input)
             out.append(p)
         # an optional argument node of a parameter the caller must give is simply that value
         final = {p.arg: p.required for p in out}
@@ -822,15 +878,16 @@ class _Builder:
         mapping = op.get("with") or {}
         pairs: list[tuple[Parameter, str | None, Any]] = []
         for param in target.arguments:
-            if param.name in mapping:
-                value = mapping[param.name]
+            key = param.name if param.name in mapping or not param.input else param.input
+            if key in mapping:
+                value = mapping[key]
                 ref = _input_reference(value, namespaces)
                 if ref is not None:
                     pairs.append((param, ref, None))
                 else:
                     pairs.append((param, None, value))
             else:
-                pairs.append((param, param.name, None))
+                pairs.append((param, key, None))
         return target, pairs
 
     def resolve_ref(self, op: dict[str, Any], path: JsonPath,
@@ -985,13 +1042,14 @@ class _Builder:
             mapping = step.get("with") or {}
             arguments: list[Argument] = []
             for param in target.arguments:
-                if param.name not in mapping:
-                    if param.name in inputs or param.required:
-                        one = fill(param, param.name, None, spath)
+                key = param.name if param.name in mapping or not param.input else param.input
+                if key not in mapping:
+                    if key in inputs or param.required:
+                        one = fill(param, key, None, spath)
                         if one is not None:
                             arguments.append(one)
                     continue  # optional and nobody supplies it: the client's default
-                value = mapping[param.name]
+                value = mapping[key]
                 text = value.strip() if isinstance(value, str) else ""
                 ref = _input_reference(value, namespaces)
                 if text.startswith("$."):
@@ -1018,9 +1076,10 @@ class _Builder:
             mpath = path + ("mappings", mi)
             target_name = str(entry.get("targetName", ""))
             value = entry.get("value")
-            if not (isinstance(value, str) and value.strip().startswith("$")):
-                self.error(mpath + ("value",), "E153", "a mapping's value must be a JSONPath into the steps' results",
-                           hint="write `$.<step name>.<field>`")
+            if not (isinstance(value, str) and value.strip().startswith("$")) or "{{" in str(value):
+                self.error(mpath + ("value",), "E153", "a mapping's value must be a JSONPath into the steps' results"
+                           + (f", not `{value}`" if isinstance(value, (str, int, float, bool)) else ""),
+                           hint=self.mapping_hint(value, op))
                 ok = False
                 continue
             parsed = self.json_path(value, mpath + ("value",))
@@ -1032,6 +1091,24 @@ class _Builder:
             self.error(path + ("steps",), "E153", "an orchestration without steps", hint="add a `call` step")
             return None
         return Steps(tuple(built), tuple(mappings)) if ok else None
+
+    def mapping_hint(self, value: Any, op: dict[str, Any]) -> str:
+        """What to write for a mapping `value` that is no JSONPath: `$.{{dbName}}` names the
+        output `dbName` of a step's operation (then `$.<step>.dbName`); a constant is no mapping."""
+        text = str(value).strip()
+        inner = re.fullmatch(r"\$\.?\{\{\s*([A-Za-z0-9_-]+)\s*\}\}", text)
+        if inner:
+            steps = [str(s.get("name")) for s in op.get("steps") or [] if isinstance(s, dict)
+                     and any(isinstance(o, dict) and o.get("name") == inner.group(1)
+                             for o in self.projections.get(str(s.get("call")), ([], ()))[0])]
+            if len(steps) == 1:
+                return (f"a JSONPath has no `{{{{...}}}}`: `{inner.group(1)}` is an output of step `{steps[0]}`, "
+                        f"so write `$.{steps[0]}.{inner.group(1)}`")
+            return "a JSONPath has no `{{...}}`: write `$.<step name>.<field>`"
+        if not text.startswith("$"):
+            return ("a mapping reads the steps' results (`$.<step name>.<field>`); a constant result is "
+                    "not a mapping: set it in the upstream answer, or leave it out")
+        return "write `$.<step name>.<field>`"
 
     def step_projections(self, call: str) -> tuple[tuple[str, tuple[Any, ...]], ...] | None:
         """The consumed operation's named outputs (`{name, mapping}`), which a step adds to each
@@ -1234,7 +1311,11 @@ class _Builder:
         match = re.fullmatch(r"(/(?:[^{}]*/)?)(?:\{\{\s*[A-Za-z0-9_.-]+\s*\}\}|\{[A-Za-z0-9_.-]+\})", raw_path)
         if match is None:
             self.unsupported(path + ("path",), "`forward` on a path that does not end in one `{{placeholder}}` segment",
-                             "write the resource path as `/prefix/{{path}}`: the placeholder takes the rest of the path")
+                             f"`{raw_path}` has no placeholder to take the path forwarded, so what it would forward "
+                             "is not said; write the forward on a resource of its own, `"
+                             + raw_path.rstrip("/").rpartition("/")[0] + "/{{path}}`"
+                             + (", and keep this resource's operations here" if spec_has_operations(path, self.data)
+                                else ""))
             return None
         prefix = match.group(1)
         return Forward(
@@ -1297,9 +1378,11 @@ class _Builder:
                     if declared or explicit is not None:
                         if param.name not in mapped and not param.required:
                             return None  # an optional upstream parameter the tool does not offer: not sent
+                        need = (f"`{param.name}` is a required {param.location} parameter of "
+                                f"`{tool.get('call')}`: " if param.required and param.location != "variable" else "")
                         self.error(where + ("with",) if param.name in mapped else where, "E107",
                                    f"`{param.name}` is taken from `{ref}`, which tool `{name}` does not declare",
-                                   hint=f"add `{ref}` to the tool's {offered}")
+                                   hint=f"{need}add `{ref}` to the tool's {offered}")
                         return None
                     # no declared inputs: the tool's arguments are the consumed parameters it fills
                     properties[ref] = (param.schema, param.required)
@@ -1448,7 +1531,7 @@ class _Builder:
                            "known operations: " + ", ".join(sorted(self.operations)))
                 continue
             target = self.operations[call]
-            accepted = {p.name for p in target.arguments} | {p.name for p in target.parameters}
+            accepted = {p.name for p in target.parameters} | {p.input for p in target.parameters if p.input}
             bad = [k for k in (res.get("with") or {}) if str(k) not in accepted]
             for key in bad:
                 self.error(rbase + ("with", key), "E103", f"`with: {key}` sets no input parameter of `{call}`")
@@ -1800,6 +1883,14 @@ class _Body:
 
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})  # RFC 9110 section 9.2.2
+
+
+def spec_has_operations(path: JsonPath, data: Any) -> bool:
+    """Whether the exposed REST resource at `path` declares operations."""
+    node = data
+    for part in path:
+        node = node[part]
+    return bool(node.get("operations")) if isinstance(node, dict) else False
 
 
 def retryable(method: str, tool_hints: list[bool]) -> bool:

@@ -13,8 +13,10 @@ of the node they were made from. docs/semantics.md ("The dialect as written") li
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
+from urllib.parse import parse_qsl, unquote_plus
 
 from .diagnostics import Diagnostic, Severity
 from .load import Document, JsonPath
@@ -86,6 +88,9 @@ class _Dialect:
     def run(self) -> list[Diagnostic]:
         if not isinstance(self.doc.data, dict):
             return self.out
+        self.bind_shapes()
+        self.this_references()
+        self.query_in_paths()
         self.older_spellings()
         self.info_texts()
         self.names_with_whitespace()
@@ -99,6 +104,98 @@ class _Dialect:
         self.skill_groups()
         return self.out
 
+    # --- more variations as written (W350-W359) -------------------------------------------
+
+    def bind_shapes(self) -> None:
+        """`binds: [GOOGLE_ANALYTICS_ACCESS_TOKEN]` and `binds: [{name: X, env: Y}]`: a variable
+        named without `namespace`/`keys`. One reading: the key X, read from the environment
+        variable Y (X itself for a bare name), as `{namespace: env, keys: {X: Y}}` says."""
+        binds = _dict(self.doc.data).get("binds")
+        if not isinstance(binds, list):
+            return
+        located = {str(_dict(b).get("namespace")) for b in binds if _dict(b).get("location")}
+        namespace = "env" if "env" not in located else "environment"
+        for i, bind in enumerate(binds):
+            if isinstance(bind, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", bind):
+                key, variable = bind, bind
+            elif (isinstance(bind, dict) and {"name", "env"} <= set(bind) <= {"name", "env", "description"}
+                  and all(isinstance(bind[k], str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", bind[k])
+                          for k in ("name", "env"))):
+                key, variable = bind["name"], bind["env"]
+            else:
+                continue
+            new = {"namespace": namespace, "keys": {key: variable}}
+            binds[i] = new
+            _place(self.doc, ("binds", i), new, ("binds", i))
+            self.warn(("binds", i), "W350",
+                      f"bind {json.dumps(bind)} names a variable without `namespace` and `keys`; it is read as "
+                      f"`{{namespace: {namespace}, keys: {{{key}: {variable}}}}}`: `{{{{{key}}}}}` is the "
+                      f"environment variable {variable}",
+                      f"write `- namespace: {namespace}` with `keys: {{{key}: {variable}}}`")
+
+    def this_references(self) -> None:
+        """`with: {id: $this.hints-mcp.record-id}`: the official schema's spelling of an input
+        of the exposed namespace (`$this.<namespace>.<input>`), also seen with the input in
+        braces (`$this.sample.{{user_name}}`). It is the `<namespace>.<input>` reference."""
+        exposed = {str(_dict(a).get("namespace")) for a in _list(self.capability.get("exposes"))}
+        for path, caller, _resource in _callers(self.capability):
+            places = [(path, caller)] + [(path + ("steps", si), s) for si, s in enumerate(_list(caller.get("steps")))
+                                         if isinstance(s, dict)]
+            for where, holder in places:
+                mapping = _dict(holder.get("with"))
+                for key, value in list(mapping.items()):
+                    match = re.fullmatch(r"\s*\$this\.([A-Za-z0-9_-]+)\.(?:\{\{\s*([A-Za-z0-9_-]+)\s*\}\}|([A-Za-z0-9_-]+))\s*",
+                                         value) if isinstance(value, str) else None
+                    if match is None or match.group(1) not in exposed:
+                        continue
+                    written = f"{match.group(1)}.{match.group(2) or match.group(3)}"
+                    mapping[key] = written
+                    self.warn(where + ("with", key), "W353",
+                              f"`{value.strip()}` is the input `{match.group(2) or match.group(3)}` of the exposed "
+                              f"namespace `{match.group(1)}`; it is read as `{written}`",
+                              f"write `{written}`")
+
+    def query_in_paths(self) -> None:
+        """`path: /users/{userId}/lifecycle/expire_password?tempPassword=false`: a fixed query
+        string in a consumed resource path. Each `name=value` pair becomes a fixed query
+        parameter of every operation of the resource (sent on every call), and the path loses
+        its query. A pair with a placeholder, a name declared otherwise, or a fragment stays an
+        error (E104)."""
+        for ci, consumer in enumerate(_list(self.capability.get("consumes"))):
+            for ri, resource in enumerate(_list(_dict(consumer).get("resources"))):
+                raw = _dict(resource).get("path")
+                if not isinstance(raw, str) or "?" not in raw:
+                    continue
+                route, _, query = raw.partition("?")
+                if "#" in query or "{" in query or "}" in query or not query:
+                    continue
+                pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=False)
+                if not pairs or "&".join(f"{k}={v}" for k, v in pairs) != unquote_plus(query) or any(not k for k, _ in pairs):
+                    continue
+                ops = [op for op in _list(resource.get("operations")) if isinstance(op, dict)]
+                taken = {str(_dict(p).get("name")) for op in ops for p in _list(op.get("inputParameters"))}
+                if not ops or any(k in taken for k, _ in pairs):
+                    continue
+                base: JsonPath = ("capability", "consumes", ci, "resources", ri)
+                resource["path"] = route
+                for oi, op in enumerate(_list(resource.get("operations"))):
+                    if not isinstance(op, dict):
+                        continue
+                    params = op.setdefault("inputParameters", [])
+                    if not isinstance(params, list):
+                        continue
+                    for name, value in pairs:
+                        new = {"name": name, "in": "query", "value": value}
+                        _place(self.doc, base + ("operations", oi, "inputParameters", len(params)), new, base + ("path",))
+                        params.append(new)
+                listed = ", ".join(f"`{k}={v}`" for k, v in pairs)
+                self.warn(base + ("path",), "W352",
+                          f"the resource path `{raw}` carries a fixed query string; {listed} "
+                          f"{'is sent as a fixed query parameter' if len(pairs) == 1 else 'are sent as fixed query parameters'} of its "
+                          f"operations, and the path is `{route}`",
+                          "declare them: inputParameters: ["
+                          + ", ".join(f"{{name: {k}, in: query, value: {json.dumps(v)}}}" for k, v in pairs) + "]")
+
     def info_texts(self) -> None:
         """`info` without `label` or without `description`: both only title and describe the
         generated package, so either one stands in for the other."""
@@ -107,7 +204,7 @@ class _Dialect:
             return
         label, description = info.get("label"), info.get("description")
         if isinstance(description, str) and description.strip() and "label" not in info:
-            info["label"] = " ".join(description.split())[:80]
+            info["label"] = " ".join(description.split())[:80].rstrip()
             self.warn(("info",), "W248", "`info` has no `label`; its `description` titles the package",
                       "add `label:`", key=True)
         elif isinstance(label, str) and label.strip() and "description" not in info:

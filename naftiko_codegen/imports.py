@@ -75,9 +75,47 @@ def _listed_imports(doc: Document, spec: Path) -> list[Diagnostic]:
     return out
 
 
+def _named_imports(doc: Document) -> list[Diagnostic]:
+    """`import: [{name: apinizer, location: shared/gateway.yaml}]` at the top level or under
+    `capability` (alpha1 files): each item is the `consumes` import entry `{import: apinizer,
+    location: shared/gateway.yaml}` (`namespace` for `name`, and `as`, are read too); then the
+    list is removed (W351). Any other shape stays for the schema to report."""
+    out: list[Diagnostic] = []
+    if not isinstance(doc.data, dict) or not isinstance(doc.data.get("capability"), dict):
+        return out
+    capability = doc.data["capability"]
+    for holder, base in ((doc.data, ()), (capability, ("capability",))):
+        listed = holder.get("import")
+        if not isinstance(listed, list) or not listed or not all(
+                isinstance(item, dict) and isinstance(item.get("location"), str)
+                and isinstance(item.get("name", item.get("namespace")), str)
+                and set(item) <= {"name", "namespace", "location", "as"} and not {"name", "namespace"} <= set(item)
+                for item in listed):
+            continue
+        consumes = capability.setdefault("consumes", [])
+        if not isinstance(consumes, list):
+            continue
+        where: JsonPath = base + ("import",)
+        for li, item in enumerate(listed):
+            entry = {"import": item.get("name", item.get("namespace")), "location": item["location"]}
+            if isinstance(item.get("as"), str):
+                entry["as"] = item["as"]
+            path = ("capability", "consumes", len(consumes))
+            consumes.append(entry)
+            _relocate(doc, path, entry, where + (li,))
+        del holder["import"]
+        out.append(doc.diagnostic(where, "W351",
+                                  f"`{'.'.join(map(str, where))}` lists consumed APIs to import by `name` and "
+                                  "`location`; each is imported as a `consumes` entry "
+                                  "`{import: <name>, location: <file>}`",
+                                  hint="write `consumes: [{import: <namespace>, location: <file>}]`",
+                                  severity=Severity.WARNING, key=True))
+    return out
+
+
 def resolve_imports(doc: Document, spec: Path) -> list[Diagnostic]:
     """Splice imported consumes entries into `doc.data` in place; diagnostics for the rest."""
-    out: list[Diagnostic] = _listed_imports(doc, spec)
+    out: list[Diagnostic] = _listed_imports(doc, spec) + _named_imports(doc)
     capability = doc.data.get("capability") if isinstance(doc.data, dict) else None
     consumes = capability.get("consumes") if isinstance(capability, dict) else None
     if not isinstance(consumes, list):

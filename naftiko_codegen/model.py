@@ -143,6 +143,9 @@ class Parameter:
     required: bool
     description: str
     fixed: Template | None = None  # `value`/`const`: not an argument, always sent
+    # the caller's input that fills it when `with` does not name it ("": the one named `name`);
+    # `value: '{{userId}}'` on `q` makes it `userId`
+    input: str = ""
 
     @property
     def py_type(self) -> str:

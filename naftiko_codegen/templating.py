@@ -71,6 +71,10 @@ class Binds:
                 return self._variable(namespace, ref.key), True
         return ref.key, False
 
+    def declares(self, key: str) -> bool:
+        """Whether some bind declares the key `key`."""
+        return any(key in keys for keys in self.by_namespace.values())
+
     def _variable(self, namespace: str, key: str) -> str:
         return key if namespace in self.located else self.by_namespace[namespace][key]
 
@@ -185,3 +189,116 @@ def body_placeholders(data: Any) -> list[str]:
     elif isinstance(data, str):
         found += [m.group(1) for m in ANY_VARIABLE.finditer(data)]
     return found
+
+
+# --- a whole `{{x}}`: the caller's input or the environment (docs/semantics.md, "More
+# variations as written": `{{x}}` in `with` and in a consumed parameter's `value`) ---------
+
+WHOLE_VARIABLE = re.compile(r"\s*\{\{\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*\}\}\s*")
+_SECRET_WORDS = re.compile(r"token|secret|passw(or)?d|api[_-]?key|credential", re.IGNORECASE)
+
+
+def credential_like(name: str) -> bool:
+    """A name that reads as an environment variable or a secret: `CORTEX_XDR_API_KEY` (upper
+    case, digits and `_`), or one that says token, secret, password, API key or credential."""
+    return bool(re.fullmatch(r"[A-Z][A-Z0-9_]*", name) or _SECRET_WORDS.search(name))
+
+
+def whole_variable(value: Any) -> str | None:
+    """The text between the braces of a value that is exactly one `{{...}}`; else None."""
+    match = WHOLE_VARIABLE.fullmatch(value) if isinstance(value, str) else None
+    return match.group(1) if match else None
+
+
+def environment_reference(value: Any, binds: Binds, inputs: set[str] | frozenset[str]) -> str | None:
+    """The variable a `with` value that is exactly one `{{...}}` reads from the environment, as
+    written between the braces; None when it names the caller's input (or is no variable).
+
+    `{{env.X}}` and `{{ns.KEY}}` of a bind are the environment; a bare `{{x}}` is the caller's
+    input when the caller has an input `x`, else the environment when a bind declares `x` or
+    when `x` is credential-like (`{{CORTEX_XDR_API_KEY}}`), else the caller's input."""
+    text = whole_variable(value)
+    if text is None:
+        return None
+    namespace, _, key = text.rpartition(".")
+    if namespace:
+        keys = binds.by_namespace.get(namespace)
+        return text if namespace == "env" or (keys is not None and key in keys) else None
+    if text in inputs:
+        return None
+    declared = any(text in keys for keys in binds.by_namespace.values())
+    return text if declared or credential_like(text) else None
+
+
+def declared_inputs(op: Any, resource: Any = None) -> set[str]:
+    """The inputs an exposed operation or tool declares: its `inputParameters`, its resource's,
+    the path variables of a REST resource, and the properties of a tool's `inputSchema`."""
+    names: set[str] = set()
+    for holder in (op, resource):
+        if not isinstance(holder, dict):
+            continue
+        for p in holder.get("inputParameters") or []:
+            if isinstance(p, dict) and isinstance(p.get("name"), str):
+                names.add(p["name"])
+    if isinstance(resource, dict) and isinstance(resource.get("path"), str):
+        names.update(PATH_PLACEHOLDER.findall(resource["path"]))
+    schema = op.get("inputSchema") if isinstance(op, dict) else None
+    if isinstance(schema, dict) and isinstance(schema.get("properties"), dict):
+        names.update(str(k) for k in schema["properties"])
+    return names
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """Something that calls a consumed operation: an exposed operation or tool, a step, an
+    aggregate function or an MCP resource, with its `with` and the inputs its caller has."""
+
+    address: str  # `namespace.operation` called
+    with_: dict[str, Any]
+    path: tuple[Any, ...]  # to the mapping that holds `call` and `with`
+    inputs: frozenset[str]
+
+
+def call_sites(data: Any) -> list[CallSite]:
+    """Every place that calls a consumed operation, in document order."""
+    out: list[CallSite] = []
+    capability = data.get("capability") if isinstance(data, dict) else None
+    if not isinstance(capability, dict):
+        return out
+
+    def add(holder: Any, path: tuple[Any, ...], inputs: set[str]) -> None:
+        if not isinstance(holder, dict):
+            return
+        if isinstance(holder.get("call"), str):
+            mapping = holder.get("with")
+            out.append(CallSite(holder["call"], mapping if isinstance(mapping, dict) else {}, path,
+                                frozenset(inputs)))
+        for si, step in enumerate(holder.get("steps") or [] if isinstance(holder.get("steps"), list) else []):
+            add(step, path + ("steps", si), inputs)
+
+    functions: dict[str, set[str]] = {}
+    for ai, aggregate in enumerate(capability.get("aggregates") or [] if isinstance(capability.get("aggregates"), list) else []):
+        for fi, function in enumerate(aggregate.get("functions") or [] if isinstance(aggregate, dict) else []):
+            if isinstance(function, dict):
+                inputs = declared_inputs(function)
+                functions[f"{aggregate.get('namespace')}.{function.get('name')}"] = inputs
+                add(function, ("capability", "aggregates", ai, "functions", fi), inputs)
+    exposes = capability.get("exposes")
+    for ei, adapter in enumerate(exposes if isinstance(exposes, list) else []):
+        if not isinstance(adapter, dict):
+            continue
+        base = ("capability", "exposes", ei)
+        for ri, resource in enumerate(adapter.get("resources") or [] if isinstance(adapter.get("resources"), list) else []):
+            if not isinstance(resource, dict):
+                continue
+            if adapter.get("type") == "mcp":  # a resource's inputs are its URI variables
+                add(resource, base + ("resources", ri), set(re.findall(r"\{([^{}]+)\}", str(resource.get("uri", "")))))
+                continue
+            for oi, op in enumerate(resource.get("operations") or [] if isinstance(resource.get("operations"), list) else []):
+                if isinstance(op, dict):
+                    inputs = declared_inputs(op, resource) | functions.get(str(op.get("ref")), set())
+                    add(op, base + ("resources", ri, "operations", oi), inputs)
+        for ti, tool in enumerate(adapter.get("tools") or [] if isinstance(adapter.get("tools"), list) else []):
+            if isinstance(tool, dict):
+                add(tool, base + ("tools", ti), declared_inputs(tool) | functions.get(str(tool.get("ref")), set()))
+    return out

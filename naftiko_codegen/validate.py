@@ -24,9 +24,12 @@ from .templating import (
     Binds,
     body_data,
     body_placeholders,
+    call_sites,
     caller_input,
     caller_namespaces,
+    environment_reference,
     references,
+    whole_variable,
 )
 
 SCHEMA_RESOURCE = "capability.schema.json"
@@ -77,6 +80,8 @@ def _describe(error: jsonschema.ValidationError) -> tuple[str, str, str, JsonPat
         hint = f"did you mean `{close[0]}`?" if close else (
             "allowed keys: " + ", ".join(known) if known else "remove it"
         )
+        parent = next((str(part) for part in reversed(path) if isinstance(part, str)), "")
+        hint = _FOREIGN_KEYS.get((name, parent), hint)
         return "E113", f"unknown key `{name}` in `{field}`", hint, path + (name,), True
     if kind == "type":
         expected = error.validator_value
@@ -98,6 +103,20 @@ def _describe(error: jsonschema.ValidationError) -> tuple[str, str, str, JsonPat
         reason = error.schema.get("description") if isinstance(error.schema, dict) else None
         return "E100", f"`{field}` is not allowed here" + (f": {reason}" if reason else ""), "", path, True
     return "E100", f"`{field}`: {error.message}", "", path, False
+
+
+# Keys of other capability dialects, which Naftiko has no construct for: what to write instead.
+_FOREIGN_KEYS = {
+    ("orchestration", "capability"): (
+        "Naftiko has no `capability.orchestration`, nor `builtin.*` steps, `on_failure` or `${...}` "
+        "expressions: orchestrate with `steps` (`call` and `lookup`) and `mappings` on an exposed "
+        "operation or tool, or in an aggregate function (`capability.aggregates`)"),
+    ("operationId", "tools"): (
+        "a tool is `{name, description, call: <namespace>.<operation>}`; `operationId` is not Naftiko"),
+    ("paths", "exposes"): (
+        "a REST adapter lists `resources: [{path, operations: [{method, call: <namespace>.<operation>}]}]`; "
+        "operation names under `paths` do not say the method or which inputs the route takes"),
+}
 
 
 def _article(kind: str) -> str:
@@ -237,7 +256,8 @@ class _Rules:
                             "give each consumed operation of a namespace its own name")
 
     def duplicate_namespaces(self) -> None:
-        seen: dict[str, JsonPath] = {}
+        seen: dict[str, JsonPath] = {}  # namespace -> its first consumed API or adapter
+        kinds: dict[tuple[str, bool], JsonPath] = {}  # (namespace, consumed?) -> first of that kind
         entries: list[tuple[JsonPath, Any]] = [
             (("capability", "consumes", i), c) for i, c in enumerate(_list(self.capability.get("consumes")))]
         entries += list(_adapters(self.data))
@@ -245,11 +265,23 @@ class _Rules:
             namespace = _dict(entry).get("namespace")
             if not isinstance(namespace, str):
                 continue
-            if namespace in seen:
-                first = self.doc.position(seen[namespace])
+            consumed = path[1] == "consumes"
+            if (namespace, consumed) in kinds:
+                first = self.doc.position(kinds[(namespace, consumed)])
                 self.report(path + ("namespace",), "E120",
                             f"namespace `{namespace}` is used twice (first on line {first.line})",
                             "namespaces name consumed APIs and adapters; each must be unique")
+                continue
+            kinds[(namespace, consumed)] = path + ("namespace",)
+            if namespace in seen:
+                # a consumed API and an exposed adapter named alike: `call` names only consumed
+                # operations and `<namespace>.x` only inputs, so each use has one meaning
+                first = self.doc.position(seen[namespace])
+                self.report(path + ("namespace",), "W354",
+                            f"namespace `{namespace}` names a consumed API and an exposed adapter (first on line "
+                            f"{first.line}); `call: {namespace}.<operation>` is the consumed API, and "
+                            f"`{namespace}.<input>` in `with` the caller's input",
+                            "give the exposed adapter a namespace of its own", WARN)
             else:
                 seen[namespace] = path + ("namespace",)
 
@@ -274,8 +306,15 @@ class _Rules:
                 if not isinstance(raw, str):
                     continue
                 if "?" in raw:
+                    # a fixed `?k=v` is read as fixed query parameters (dialect.py, W352); what
+                    # is left has a placeholder, a fragment or a name declared otherwise
+                    query = raw.partition("?")[2]
+                    names = [pair.partition("=")[0] for pair in query.split("&") if pair]
                     self.report(rpath + ("path",), "E104", "a resource path must not contain a query string",
-                                "declare query values as `in: query` input parameters")
+                                f"remove `?{query}` from the path and declare "
+                                + (", ".join(f"`{{name: {n}, in: query}}`" for n in names) or "the query values")
+                                + " under the operations' inputParameters (a `{{placeholder}}` there is the "
+                                "caller's value, not a fixed one)")
                 for oi, op in enumerate(_list(resource.get("operations"))):
                     # an operation-level `path` continues the resource's, placeholders included
                     full = raw if not isinstance(_dict(op).get("path"), str) else raw.rstrip("/") + "/" + _dict(op)["path"]
@@ -299,6 +338,9 @@ class _Rules:
         operation name alone (the namespace is often the part that is wrong). A call naming an
         exposed tool or operation of this capability says so: only consumed operations are
         called."""
+        if call.partition(".")[0] == "orchestration" and "orchestration" in self.capability:
+            return ("it names an entry of `capability.orchestration`, which Naftiko does not have: "
+                    "write the steps on the exposed operation or tool itself")
         if not self.index:
             return "declare the operation under consumes"
         known = sorted(self.index)
@@ -334,6 +376,11 @@ class _Rules:
             # a `with` key may also fill a path placeholder or a body template's `{{key}}`
             resource = _dict(doc_get(self.data, self.index[call][0].path[:-2]))
             accepted |= set(_PLACEHOLDER.findall(str(resource.get("path", "")) + "/" + str(target.get("path", ""))))
+            # a parameter `value: '{{x}}'` no bind declares may be filled by a caller's `with: {x: ...}`
+            for p in _list(target.get("inputParameters")):
+                bare = whole_variable(_dict(p).get("value"))
+                if bare is not None and "." not in bare:
+                    accepted.add(bare)
             if "body" in target:
                 kind, data = body_data(target["body"])
                 callers = caller_namespaces(self.data)
@@ -348,7 +395,9 @@ class _Rules:
                 self.report(path + ("with", key), "E103", f"`with: {key}` sets no input parameter of `{call}`",
                             f"did you mean `{close[0]}`?" if close else (
                                 "its parameters: " + ", ".join(sorted(accepted)) if accepted
-                                else f"`{call}` takes no parameters"), key=True)
+                                else f"`{call}` takes no parameters: declare `{key}` under its inputParameters "
+                                     f"(`{{name: {key}, in: query}}`), or write `{{{{{key}}}}}` in its path, "
+                                     "or remove the `with` entry"), key=True)
 
     def duplicate_tools_and_routes(self) -> None:
         for base, adapter in _adapters(self.data):
@@ -386,8 +435,20 @@ class _Rules:
     def variables(self) -> None:
         binds = Binds.from_data(_dict(self.data).get("binds"))
         used: set[tuple[str, str]] = set()
+        # a `with` value read from the environment, and a parameter `value: '{{x}}'` filled by
+        # a caller's input x (docs/semantics.md, "More variations as written")
+        sites = call_sites(self.data)
+        from_environment = {site.path + ("with", key) for site in sites for key, value in site.with_.items()
+                            if environment_reference(value, binds, site.inputs) is not None}
+        named: dict[str, set[str]] = {}
+        for site in sites:
+            named.setdefault(site.address, set()).update(site.inputs | set(site.with_))
+        from_callers = self.caller_filled(binds, named)
         for path, text in _strings(self.capability, ("capability",)):
-            if path[-1] == "path" or "with" in path or path[1:4:2] == ("exposes", "prompts"):
+            if path in from_callers:
+                continue
+            if path[-1] == "path" or ("with" in path and path not in from_environment) \
+                    or path[1:4:2] == ("exposes", "prompts"):
                 # `{{x}}` there names a path parameter, a caller's input or a prompt argument
                 continue
             if "outputParameters" in path and "consumes" not in path:
@@ -419,6 +480,25 @@ class _Rules:
             self.report(("binds", index, "keys", key), "W202",
                         f"bind key `{key}` is declared but never used; the generated code does not require it",
                         "remove it, or reference it as {{" + key + "}}", WARN, key=True)
+
+    def caller_filled(self, binds: Binds, named: dict[str, set[str]]) -> set[JsonPath]:
+        """The consumed parameters' `value: '{{x}}'` (x declared by no bind) that a caller of
+        their operation fills, having an input or a `with` key `x`."""
+        out: set[JsonPath] = set()
+        for ci, consumer in enumerate(_list(self.capability.get("consumes"))):
+            consumer = _dict(consumer)
+            base: JsonPath = ("capability", "consumes", ci)
+            for ri, resource in enumerate(_list(consumer.get("resources"))):
+                for oi, op in enumerate(_list(_dict(resource).get("operations"))):
+                    callers = named.get(f"{consumer.get('namespace')}.{_dict(op).get('name')}", set())
+                    opath = base + ("resources", ri, "operations", oi)
+                    for where, params in ((base, consumer.get("inputParameters")),
+                                          (opath, _dict(op).get("inputParameters"))):
+                        for pi, p in enumerate(_list(params)):
+                            bare = whole_variable(_dict(p).get("value"))
+                            if bare is not None and "." not in bare and not binds.declares(bare) and bare in callers:
+                                out.add(where + ("inputParameters", pi, "value"))
+        return out
 
     def lint(self) -> None:
         for ci, consumer in enumerate(_list(self.capability.get("consumes"))):

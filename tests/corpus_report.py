@@ -325,6 +325,27 @@ def _prepare_auth(consumers: list[dict[str, Any]], upstream: str, recorder: Reco
     return env
 
 
+def _more_variations(spec: dict[str, Any], capability: dict[str, Any]) -> None:
+    """docs/semantics.md, "More variations as written", read from the raw YAML: `import:` lists
+    of `{name, location}` are consumes imports, and a fixed query string in a consumed resource
+    path is sent as fixed query parameters of its operations."""
+    for holder in (spec, capability):
+        listed = holder.get("import")
+        if isinstance(listed, list) and all(isinstance(i, dict) and "location" in i for i in listed):
+            del holder["import"]
+            capability.setdefault("consumes", []).extend(
+                {"import": i.get("name", i.get("namespace")), "location": i["location"]} for i in listed)
+    for consumer in capability.get("consumes") or []:
+        for resource in consumer.get("resources") or []:
+            path, _, query = str(resource.get("path", "")).partition("?")
+            if not query:
+                continue
+            resource["path"] = path
+            for op in resource.get("operations") or []:
+                op.setdefault("inputParameters", []).extend(
+                    {"name": k, "in": "query", "value": v} for k, v in parse_qsl(query, keep_blank_values=True))
+
+
 def _as_written(spec: dict[str, Any], where: Path) -> dict[str, Any]:
     """The consumed side of `spec` as docs/semantics.md ("The dialect as written") reads it,
     derived here from the raw YAML rather than taken from the generator: imports spliced, `id`
@@ -332,6 +353,7 @@ def _as_written(spec: dict[str, Any], where: Path) -> dict[str, Any]:
     alike renamed `-2`, `-3`…, and missing path placeholders appended."""
     spec = copy.deepcopy(spec)
     capability = spec.get("capability") or {}
+    _more_variations(spec, capability)
     consumes: list[dict[str, Any]] = []
     listed = [item.get("location") if isinstance(item, dict) else item
               for item in (spec.pop("imports", None) or []) + (capability.pop("imports", None) or [])]
@@ -858,6 +880,9 @@ def _call_one(client: Any, module: Any, spec: dict[str, Any], consumer: dict[str
     from naftiko_codegen.names import dedupe, python_identifier
 
     params = list(consumer.get("inputParameters") or []) + list(op.get("inputParameters") or [])
+    # a resource's parameters are each operation's, but for a name the operation declares itself
+    params += [p for p in resource.get("inputParameters") or []
+               if str(p.get("name")) not in {str(q.get("name")) for q in op.get("inputParameters") or []}]
     names = dedupe([python_identifier(str(p["name"]), fallback="param") for p in params])
     values: dict[str, Any] = {}
     kwargs: dict[str, Any] = {}
@@ -868,10 +893,14 @@ def _call_one(client: Any, module: Any, spec: dict[str, Any], consumer: dict[str
     if kind in ("digest", "oauth1"):
         credentials.add("authorization")
     callers = {"tools", "rest"} | {str(a.get("namespace")) for a in spec.get("capability", {}).get("exposes") or []}
+    from_environment, filled = _variable_sources(spec, f"{consumer.get('namespace')}.{op.get('name')}")
+    params = [{**p, "value": from_environment[str(p.get("name"))]}
+              if str(p.get("name")) in from_environment and "value" not in p and "const" not in p else p
+              for p in params]
     for p, arg in zip(params, names, strict=True):
         fixed = p.get("value", p.get("const"))
-        if _caller_key(fixed, callers) == str(p["name"]):
-            fixed = None  # `value: '{{tools.x}}'` is the caller's input x, not a fixed value
+        if _caller_key(fixed, callers) is not None or str(p["name"]) in filled:
+            fixed = None  # `value: '{{tools.x}}'` (or a caller's `{{x}}`) is the caller's input, not a fixed value
         if fixed is not None or p.get("in") == "environment":
             continue
         if p.get("in") in ("header", "query") and str(p["name"]).lower() in credentials:
@@ -883,7 +912,13 @@ def _call_one(client: Any, module: Any, spec: dict[str, Any], consumer: dict[str
     if op.get("path"):
         resource_path = resource_path.rstrip("/") + "/" + str(op["path"]).lstrip("/")
     taken = [n for p, n in zip(params, names, strict=True) if p.get("in") != "environment"]
+    fixed_paths = {str(p["name"]): p.get("value", p.get("const")) for p in params if p.get("in") == "path"
+                   and p.get("value", p.get("const")) is not None and _caller_key(p.get("value"), callers) is None
+                   and str(p["name"]) not in filled}
     for var in _PLACEHOLDER.findall(resource_path):
+        if var in fixed_paths:  # a fixed (or environment) value, sent without an argument
+            values[var] = _resolved(fixed_paths[var])
+            continue
         if var not in values:
             arg = dedupe([*taken, python_identifier(var, fallback="param")])[-1]
             taken.append(arg)
@@ -952,7 +987,8 @@ def _call_one(client: Any, module: Any, spec: dict[str, Any], consumer: dict[str
             problems.append(f"{op.get('name')}: body {got['body'][:80]!r}")
     for p in params:  # a fixed value made of variables (bound, from the environment or a bind file)
         fixed = p.get("value", p.get("const"))
-        if not isinstance(fixed, str) or "{{" not in fixed or _caller_key(fixed, callers) is not None:
+        if not isinstance(fixed, str) or "{{" not in fixed or _caller_key(fixed, callers) is not None \
+                or str(p["name"]) in filled:
             continue
         name = str(p["name"])
         if p.get("in") == "header" and name.lower() not in credentials and got["headers"].get(
@@ -1061,8 +1097,9 @@ def _fill(out: dict[str, Any], document: dict[str, Any], counter: _Counter) -> N
                 element: dict[str, Any] = {}
                 _fill(items, element, counter)
                 elements.append(element)
-            else:
-                elements.append(counter.next((items or {}).get("type") if isinstance(items, dict) else None))
+            else:  # an element typed `object` without properties is an object (any), copied
+                kind = items.get("type") if isinstance(items, dict) else None
+                elements.append({"k": counter.next(None)} if kind == "object" else counter.next(kind))
         if path:
             _plant(document, path, elements)
         else:
@@ -1583,6 +1620,77 @@ def check_rest_bodies(package: str, spec: dict[str, Any], recorder: Recorder) ->
 _ANY_VARIABLE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 
 
+def _variable_sources(spec: dict[str, Any], address: str) -> tuple[dict[str, str], set[str]]:
+    """For the consumed operation `address`, on the spec's own terms (docs/semantics.md, "More
+    variations as written"): ({parameter: the `{{variable}}` every caller's `with` reads from
+    the environment}, {parameters whose `value: '{{x}}'` a caller's input or `with` key x fills}).
+    A `with` value `{{X}}` is the environment when it is `env.X`, a bind's key, or credential-like
+    (upper case, or saying token/secret/password/api key/credential) and no input of the caller."""
+    capability = spec.get("capability") or {}
+    keys = {str(k) for b in spec.get("binds") or [] if isinstance(b, dict) for k in (b.get("keys") or {})}
+    spaces = {str(b.get("namespace")) for b in spec.get("binds") or [] if isinstance(b, dict)}
+    callers: list[tuple[dict[str, Any], set[str]]] = []
+
+    def inputs_of(holder: dict[str, Any], resource: dict[str, Any] | None) -> set[str]:
+        found = {str(p.get("name")) for h in (holder, resource or {}) for p in h.get("inputParameters") or []
+                 if isinstance(p, dict)}
+        return found | set(_PLACEHOLDER.findall(str((resource or {}).get("path", "")))) | set(
+            (holder.get("inputSchema") or {}).get("properties") or {})
+
+    def visit(holder: Any, inputs: set[str]) -> None:
+        if not isinstance(holder, dict):
+            return
+        if holder.get("call") == address:
+            callers.append((holder.get("with") or {}, inputs))
+        for step in holder.get("steps") or []:
+            visit(step, inputs)
+
+    for adapter in capability.get("exposes") or []:
+        for resource in adapter.get("resources") or []:
+            if adapter.get("type") == "mcp":
+                visit(resource, set(_URI_VARIABLE.findall(str(resource.get("uri", "")))))
+            for op in resource.get("operations") or []:
+                visit(op, inputs_of(op, resource))
+        for tool in adapter.get("tools") or []:
+            visit(tool, inputs_of(tool, None))
+    for aggregate in capability.get("aggregates") or []:
+        for function in aggregate.get("functions") or []:
+            visit(function, inputs_of(function, None))
+
+    def environment(value: Any, inputs: set[str]) -> str | None:
+        match = _ANY_VARIABLE.fullmatch(value.strip()) if isinstance(value, str) else None
+        if match is None:
+            return None
+        text = match.group(1)
+        space, dot, key = text.partition(".")
+        if dot:
+            return text if space == "env" or (space in spaces and key in keys) else None
+        secret = re.fullmatch(r"[A-Z][A-Z0-9_]*", text) or re.search(
+            r"token|secret|passw(or)?d|api[_-]?key|credential", text, re.IGNORECASE)
+        return text if text not in inputs and (text in keys or secret) else None
+
+    from_environment: dict[str, str] = {}
+    for name in {str(k) for mapping, _ in callers for k in mapping}:
+        found = {environment(mapping.get(name), inputs) for mapping, inputs in callers}
+        if len(found) == 1 and None not in found:
+            from_environment[name] = "{{" + str(found.pop()) + "}}"
+    named = {n for mapping, inputs in callers for n in set(mapping) | inputs}
+    namespace, _, operation = address.partition(".")
+    filled: set[str] = set()
+    for consumer in capability.get("consumes") or []:
+        if consumer.get("namespace") != namespace:
+            continue
+        for resource in consumer.get("resources") or []:
+            for op in resource.get("operations") or []:
+                if op.get("name") != operation:
+                    continue
+                for p in list(consumer.get("inputParameters") or []) + list(op.get("inputParameters") or []):
+                    match = _ANY_VARIABLE.fullmatch(str(p.get("value", "")).strip())
+                    if match and "." not in match.group(1) and match.group(1) not in keys and match.group(1) in named:
+                        filled.add(str(p.get("name")))
+    return from_environment, filled
+
+
 def _caller_key(value: Any, callers: set[str]) -> str | None:
     """`{{tools.x}}` (or `rest.`, an exposed namespace) -> `x`."""
     match = _ANY_VARIABLE.fullmatch(value.strip()) if isinstance(value, str) else None
@@ -1921,7 +2029,9 @@ def run(specs: list[Path] | dict[Path, str], work: Path) -> list[Outcome]:
             output.write(folder, {result.package: result.files})
             text = spec.read_text("utf-8")
             written = _as_written(yaml.safe_load(text), spec.parent)
-            problems = check_package(folder, result.package, written, text, url, recorder)
+            # the variables of imported files are needed too (their credentials, say)
+            variables = text + "".join(path.read_text("utf-8") for path in result.imports)
+            problems = check_package(folder, result.package, written, variables, url, recorder)
             outcomes.append(Outcome(name, "broken" if problems else "generated",
                                     "; ".join(problems)[:300]))
     return outcomes

@@ -11,7 +11,6 @@ from .conftest import (
     INLINE,
     TESTS,
     Conformance,
-    generator_bug,
     serve_rest,
 )
 
@@ -69,19 +68,10 @@ def test_path_param_with_upstream_status_passes_through(
 # http/http-header-query-capability.yaml (HeaderQueryIntegrationTest): the exposed body field
 # `userId` is read with `value: $.user.id`, then templated into the consumed query `q`; the
 # consumes-level static header `X-API-Key` goes on the request.
-@generator_bug(
-    "`{{userId}}` (bare, declared by no bind) in the consumed parameter `q`'s `value` is read "
-    "from the environment variable userId (docs/semantics.md, Variables: W201), while the engine "
-    "renders it from the request's parameters (naftiko-spec.md §4.3) and a body template reads "
-    "the same spelling as the caller's input (docs/semantics.md, Request bodies)"
-)
-def test_header_query(
-    conformance: Conformance,
-    upstream: RecordingUpstream,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # Set so that the service starts today and the test fails on what it sends, not on startup.
-    monkeypatch.setenv("userId", "from-the-environment")
+# `{{userId}}` (bare, declared by no bind) in `q`'s `value` names the calling route's input
+# `userId`, as the engine renders it from the request's parameters (naftiko-spec.md §4.3) and
+# as a body template reads the same spelling (docs/semantics.md, "More variations as written").
+def test_header_query(conformance: Conformance, upstream: RecordingUpstream) -> None:
     gen = conformance.generate(f"{TESTS}/http/http-header-query-capability.yaml")
     upstream.respond("POST", "/items", json_body={"items": []})
     with serve_rest(gen) as url:
@@ -95,24 +85,26 @@ def test_header_query(
     assert req.headers["x-api-key"] == "ABC123"
 
 
-def test_header_query_static_header(
+def test_header_query_reads_the_input_not_the_environment(
     conformance: Conformance,
     upstream: RecordingUpstream,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # The consumes-level static header is sent on every request. `userId` is given both in the
-    # body (at `$.user.id`) and in the environment, so `q` holds whichever source fills it
-    # (see test_header_query for which one should).
-    monkeypatch.setenv("userId", "999")
+    # An environment variable named like the input changes nothing: `q` is the caller's value,
+    # and the service needs no `userId` variable to start (the test above sets none).
+    monkeypatch.setenv("userId", "from-the-environment")
     gen = conformance.generate(f"{TESTS}/http/http-header-query-capability.yaml")
+    assert "W201" not in gen.codes("warning")  # nothing is read from the environment
     upstream.respond("POST", "/items", json_body={"items": []})
     with serve_rest(gen) as url:
-        resp = httpx.post(f"{url}/search", json={"user": {"id": "999"}}, timeout=10)
+        resp = httpx.post(f"{url}/search", json={"user": {"id": "42"}}, timeout=10)
+        missing = httpx.post(f"{url}/search", json={"user": {}}, timeout=10)
     assert resp.status_code == 200, resp.text
+    # an exposed input is required unless it says otherwise: without it, 422 and nothing upstream
+    assert missing.status_code == 422, missing.text
     (req,) = upstream.requests
-    assert (req.method, req.path) == ("POST", "/items")
+    assert req.query_pairs == [("q", "42")]
     assert req.headers["x-api-key"] == "ABC123"
-    assert req.query_pairs == [("q", "999")]
 
 
 # http/http-body-capability.yaml (HttpBodyIntegrationTest): body fields extracted by JSONPath
