@@ -197,7 +197,3 @@ def refused_today(construct: str) -> pytest.MarkDecorator:
     construct is implemented the test passes, and strictness says to remove the mark."""
     return pytest.mark.xfail(strict=True, reason=f"refused today: E300 {construct}")
 
-
-def generator_bug(what: str) -> pytest.MarkDecorator:
-    """Strict xfail for a behaviour naftiko-gen gets wrong today (see docs/conformance.md)."""
-    return pytest.mark.xfail(strict=True, reason=f"generator defect: {what}")

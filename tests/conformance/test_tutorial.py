@@ -22,7 +22,6 @@ from .conftest import (
     TUTORIAL,
     Conformance,
     Generation,
-    generator_bug,
     run,
     serve_mcp,
     serve_rest,
