@@ -3,7 +3,7 @@
 Real capabilities repeat things (a consumed API listed twice, every operation of a namespace
 named `post`), lose a path placeholder when a path parameter is declared, or leak YAML into a
 name. Where the intent is unambiguous, this step rewrites the document in place into the form
-the rest of the pipeline knows, and says so with a warning (W240-W259). Where it is not, it
+the rest of the pipeline knows, and says so with a warning (W240-W259, W310-W314). Where it is not, it
 leaves the document alone (the validator then refuses it) or refuses it here (E170-E179).
 
 Every rewrite keeps diagnostics pointing at the user's lines: renamed values keep their path,
