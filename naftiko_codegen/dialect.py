@@ -492,7 +492,8 @@ class _Dialect:
                     new_path = raw.rstrip("/") + "".join("/{" + n + "}" for n in extra)
                     new_route = (route[0], _route_key(new_path))
                     if not extra or new_route in _declared_routes(resources):
-                        self.shadowed_route(base, resources, (fr, fo), (ri, oi), route[0], raw)
+                        self.shadowed_route(base, resources, (fr, fo), (ri, oi), route[0], raw,
+                                            new_path if extra else None)
                         _delete(self.doc, base + ("resources", ri, "operations"), oi)
                         if not ops and "forward" not in resource:
                             # nothing left to serve here (no `seen` entry points into it)
@@ -524,7 +525,7 @@ class _Dialect:
                     ri += 1
 
     def shadowed_route(self, base: JsonPath, resources: list[Any], first: tuple[int, int],
-                       repeat: tuple[int, int], method: str, raw: str) -> None:
+                       repeat: tuple[int, int], method: str, raw: str, taken: str | None) -> None:
         """W311 for a route declared again for another operation, which is not served."""
         ops = [_dict(_dict(resources[r]).get("operations", [])[o]) for r, o in (first, repeat)]
         lines = [self.doc.position(base + ("resources", r, "operations", o)).line for r, o in (first, repeat)]
@@ -541,7 +542,8 @@ class _Dialect:
                  f"; `{call}` stays a method of the client" if isinstance(call, str) else "")
         self.warn(base + ("resources", repeat[0], "operations", repeat[1], "method"), "W311",
                   f"route {method} {raw} is declared again (first on line {lines[0]}, {named(ops[0])}); the first "
-                  f"declaration answers it, so {named(ops[1])} on line {lines[1]} is not served over REST{reach}",
+                  f"declaration answers it, so {named(ops[1])} on line {lines[1]} is not served over REST"
+                  + (f" (its item route {method} {taken} is declared too)" if taken else "") + reach,
                   "give the operation a path of its own, or remove it")
 
 
