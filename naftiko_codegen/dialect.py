@@ -53,6 +53,24 @@ def _delete(doc: Document, list_path: JsonPath, index: int) -> None:
         table.update(moved)
 
 
+def _insert(doc: Document, list_path: JsonPath, index: int, value: Any) -> None:
+    """Insert `value` at `index` of the list at `list_path`, and move the positions of the items
+    from there on (the new item's own positions are for the caller to place)."""
+    container: Any = doc.data
+    for part in list_path:
+        container = container[part]
+    container.insert(index, value)
+    depth = len(list_path)
+    for table in (doc.values, doc.keys):
+        moved: dict[JsonPath, Any] = {}
+        for path, pos in table.items():
+            if len(path) > depth and path[:depth] == list_path and isinstance(path[depth], int) and path[depth] >= index:
+                path = path[:depth] + (path[depth] + 1,) + path[depth + 1:]
+            moved[path] = pos
+        table.clear()
+        table.update(moved)
+
+
 def _place(doc: Document, path: JsonPath, value: Any, source: JsonPath) -> None:
     """Give a new node (and everything in it) the position of the node it was made from."""
     position = doc.position(source)
@@ -96,6 +114,7 @@ class _Dialect:
         self.lost_placeholders()
         self.misaddressed_calls()
         self.self_addressed_calls()
+        self.operation_paths()
         self.repeated_routes()
         return self.out
 
@@ -430,6 +449,53 @@ class _Dialect:
                       f"`call: {call}` names the exposed adapter `{namespace}`, not a consumed API; "
                       f"`{owner}.{target}` is the only consumed operation named so, and the call goes there",
                       f"write `call: {owner}.{target}`")
+
+    # --- exposed operations with a path of their own ---------------------------------------
+
+    def operation_paths(self) -> None:
+        """`path: /enrich` on an exposed REST operation of `/v1/contacts` (zoominfo's search and
+        enrich): the operation is served at `/v1/contacts/enrich` (W315), in a resource of its
+        own placed right after its resource, so declaration order (which decides between routes
+        declared twice, W311) is kept."""
+        for ei, adapter in enumerate(_list(self.capability.get("exposes"))):
+            if _dict(adapter).get("type") != "rest":
+                continue
+            base: JsonPath = ("capability", "exposes", ei, "resources")
+            resources = _list(adapter.get("resources"))
+            for ri in reversed(range(len(resources))):  # later indices first: earlier ones stay put
+                resource = _dict(resources[ri])
+                raw = resource.get("path")
+                ops = _list(resource.get("operations"))
+                moving = [oi for oi, op in enumerate(ops)
+                          if isinstance(op, dict) and isinstance(op.get("path"), str) and op["path"].strip("/")]
+                if not isinstance(raw, str) or not moving:
+                    continue
+                for oi in moving:
+                    op = ops[oi]
+                    joined = raw.rstrip("/") + "/" + op["path"].strip().lstrip("/")
+                    self.warn(base + (ri, "operations", oi, "path"), "W315",
+                              f"exposed operation `{op.get('name')}` has `path: {op['path']}`; it is served at "
+                              f"{str(op.get('method', '')).upper()} {joined}",
+                              f"declare it in a resource with `path: {joined}` (the official schema has no "
+                              "`path` on an exposed operation)")
+                if len(moving) == len(ops) == 1 and "forward" not in resource:
+                    resource["path"] = raw.rstrip("/") + "/" + ops[0].pop("path").strip().lstrip("/")
+                    continue
+                for k, oi in enumerate(moving):
+                    op = ops[oi]
+                    clone = {key: v for key, v in resource.items() if key not in ("operations", "forward")}
+                    clone["path"] = raw.rstrip("/") + "/" + str(op.pop("path")).strip().lstrip("/")
+                    if isinstance(clone.get("name"), str) and words(clone["path"][len(raw):]):
+                        clone["name"] = clone["name"] + "-" + "-".join(words(clone["path"][len(raw):]))
+                    clone["operations"] = [op]
+                    _insert(self.doc, base, ri + 1 + k, clone)
+                    _place(self.doc, base + (ri + 1 + k,), {key: v for key, v in clone.items() if key != "operations"},
+                           base + (ri, "path"))
+                    _place_from(self.doc, base + (ri + 1 + k, "operations", 0), base + (ri, "operations", oi))
+                for oi in reversed(moving):
+                    _delete(self.doc, base + (ri, "operations"), oi)
+                if not ops and "forward" not in resource:
+                    _delete(self.doc, base, ri)
 
     # --- REST routes declared twice --------------------------------------------------------
 

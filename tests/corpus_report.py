@@ -387,6 +387,7 @@ def _as_written(spec: dict[str, Any], where: Path) -> dict[str, Any]:
                         op["path"] = str(op.get("path") or "").rstrip("/") + "/{" + str(p["name"]) + "}"
                         path += "/{" + str(p["name"]) + "}"
     capability["consumes"] = merged
+    _own_paths(capability)
     # a call naming the exposed adapter's own namespace goes to the one consumed operation of
     # that name (as written, else without case and separators)
     owners = [(str(c.get("namespace")), str(op.get("name"))) for c in merged for r in c.get("resources") or []
@@ -403,6 +404,26 @@ def _as_written(spec: dict[str, Any], where: Path) -> dict[str, Any]:
             if len(found) == 1:
                 caller["call"] = f"{found[0][0]}.{found[0][1]}"
     return spec
+
+
+def _own_paths(capability: dict[str, Any]) -> None:
+    """An exposed REST operation with `path: /enrich` under `/v1/contacts` is served at
+    `/v1/contacts/enrich` (docs/semantics.md): here it becomes a resource of its own, right
+    after the one it was declared in."""
+    for adapter in capability.get("exposes") or []:
+        if adapter.get("type") != "rest":
+            continue
+        laid_out = []
+        for resource in adapter.get("resources") or []:
+            own = [op for op in resource.get("operations") or [] if str(op.get("path") or "").strip("/")]
+            rest_of = [op for op in resource.get("operations") or [] if op not in own]
+            if rest_of or not own or "forward" in resource:
+                laid_out.append({**resource, "operations": rest_of} if own else resource)
+            for op in own:
+                path = str(resource["path"]).rstrip("/") + "/" + str(op["path"]).strip().lstrip("/")
+                laid_out.append({**{k: v for k, v in resource.items() if k != "forward"}, "path": path,
+                                 "operations": [{k: v for k, v in op.items() if k != "path"}]})
+        adapter["resources"] = laid_out
 
 
 def check_package(folder: Path, package: str, spec: dict[str, Any], spec_text: str,

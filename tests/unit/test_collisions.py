@@ -203,3 +203,49 @@ def test_a_parameter_repeated_exactly_is_one_parameter(tmp_path: Path):
     different = ROUTES.replace(repeated, repeated + "        - name: q\n          in: header\n")
     cap, found = run(tmp_path, different)
     assert cap is not None and "W314" not in codes(found)
+
+
+def test_an_exposed_operation_path_continues_its_resource_path(tmp_path: Path):
+    # zoominfo: search at POST /v1/contacts, enrich at `path: /enrich` below it
+    text = ROUTES.replace("""\
+      - method: GET
+        name: search-users
+        call: api.search
+""", """\
+      - method: GET
+        name: search-users
+        path: /search
+        call: api.search
+    - path: /v1/other
+      name: other
+      operations:
+      - method: GET
+        name: other
+        call: api.activity
+""")
+    cap, found = run(tmp_path, text)
+    assert cap is not None and cap.rest is not None, [d.render() for d in found]
+    # served where the path says, in declaration order, and nothing is shadowed
+    assert [(r.path, r.operation_id) for r in cap.rest.routes] == [
+        ("/v1/user-activity", "get-activity"), ("/v1/user-activity/search", "search-users"), ("/v1/other", "other")]
+    assert "/v1/user-activity/search" in document(cap)["paths"]
+    (warning,) = [d for d in found if d.code == "W315"]
+    assert warning.line == line_of(text, "path: /search", line_of(text, "exposes:"))
+    assert "it is served at GET /v1/user-activity/search" in warning.message
+    assert codes(found) == ["W315"]
+    # a resource whose only operation has a path is served at the joined path
+    alone = text.replace("""\
+      - method: GET
+        name: get-activity
+        call: api.activity
+""", "")
+    cap, found = run(tmp_path, alone)
+    assert cap is not None and cap.rest is not None, [d.render() for d in found]
+    assert [r.path for r in cap.rest.routes] == ["/v1/user-activity/search", "/v1/other"]
+    # a later operation path landing on a declared route is shadowed by it (W311)
+    onto = text.replace("    - path: /v1/other\n", "    - path: /v1/user-activity/search\n")
+    cap, found = run(tmp_path, onto)
+    assert cap is not None and cap.rest is not None, [d.render() for d in found]
+    assert [(r.path, r.operation_id) for r in cap.rest.routes] == [
+        ("/v1/user-activity", "get-activity"), ("/v1/user-activity/search", "search-users")]
+    assert codes(found) == ["W315", "W311"]
