@@ -64,8 +64,9 @@ def _insert(doc: Document, list_path: JsonPath, index: int, value: Any) -> None:
     for table in (doc.values, doc.keys):
         moved: dict[JsonPath, Any] = {}
         for path, pos in table.items():
-            if len(path) > depth and path[:depth] == list_path and isinstance(path[depth], int) and path[depth] >= index:
-                path = path[:depth] + (path[depth] + 1,) + path[depth + 1:]
+            item = path[depth] if len(path) > depth and path[:depth] == list_path else None
+            if isinstance(item, int) and item >= index:
+                path = path[:depth] + (item + 1,) + path[depth + 1:]
             moved[path] = pos
         table.clear()
         table.update(moved)

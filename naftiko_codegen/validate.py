@@ -238,7 +238,8 @@ class _Rules:
 
     def duplicate_namespaces(self) -> None:
         seen: dict[str, tuple[JsonPath, str]] = {}  # namespace -> (where, its kind)
-        entries = [(("capability", "consumes", i), c) for i, c in enumerate(_list(self.capability.get("consumes")))]
+        entries: list[tuple[JsonPath, Any]] = [
+            (("capability", "consumes", i), c) for i, c in enumerate(_list(self.capability.get("consumes")))]
         entries += list(_adapters(self.data))
         for path, entry in entries:
             namespace = _dict(entry).get("namespace")
