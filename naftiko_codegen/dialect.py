@@ -3,8 +3,9 @@
 Real capabilities repeat things (a consumed API listed twice, every operation of a namespace
 named `post`), lose a path placeholder when a path parameter is declared, or leak YAML into a
 name. Where the intent is unambiguous, this step rewrites the document in place into the form
-the rest of the pipeline knows, and says so with a warning (W240-W259, W310-W314). Where it is not, it
-leaves the document alone (the validator then refuses it) or refuses it here (E170-E179).
+the rest of the pipeline knows, and says so with a warning (W240-W259, W310-W315). Where it is
+not, it leaves the document alone and the validator refuses it. Collisions the engine resolves
+by declaration order (a route or an operation name declared twice) resolve here the same way.
 
 Every rewrite keeps diagnostics pointing at the user's lines: renamed values keep their path,
 removed list items shift the positions of the items after them, and new nodes take the position
@@ -98,9 +99,6 @@ class _Dialect:
 
     def warn(self, path: JsonPath, code: str, message: str, hint: str = "", key: bool = False) -> None:
         self.out.append(self.doc.diagnostic(path, code, message, hint=hint, severity=WARN, key=key))
-
-    def error(self, path: JsonPath, code: str, message: str, hint: str = "") -> None:
-        self.out.append(self.doc.diagnostic(path, code, message, hint=hint))
 
     def run(self) -> list[Diagnostic]:
         if not isinstance(self.doc.data, dict):
