@@ -3,8 +3,9 @@
 Real capabilities repeat things (a consumed API listed twice, every operation of a namespace
 named `post`), lose a path placeholder when a path parameter is declared, or leak YAML into a
 name. Where the intent is unambiguous, this step rewrites the document in place into the form
-the rest of the pipeline knows, and says so with a warning (W240-W259). Where it is not, it
-leaves the document alone (the validator then refuses it) or refuses it here (E170-E179).
+the rest of the pipeline knows, and says so with a warning (W240-W259, W310-W315). Where it is
+not, it leaves the document alone and the validator refuses it. Collisions the engine resolves
+by declaration order (a route or an operation name declared twice) resolve here the same way.
 
 Every rewrite keeps diagnostics pointing at the user's lines: renamed values keep their path,
 removed list items shift the positions of the items after them, and new nodes take the position
@@ -55,6 +56,25 @@ def _delete(doc: Document, list_path: JsonPath, index: int) -> None:
         table.update(moved)
 
 
+def _insert(doc: Document, list_path: JsonPath, index: int, value: Any) -> None:
+    """Insert `value` at `index` of the list at `list_path`, and move the positions of the items
+    from there on (the new item's own positions are for the caller to place)."""
+    container: Any = doc.data
+    for part in list_path:
+        container = container[part]
+    container.insert(index, value)
+    depth = len(list_path)
+    for table in (doc.values, doc.keys):
+        moved: dict[JsonPath, Any] = {}
+        for path, pos in table.items():
+            item = path[depth] if len(path) > depth and path[:depth] == list_path else None
+            if isinstance(item, int) and item >= index:
+                path = path[:depth] + (item + 1,) + path[depth + 1:]
+            moved[path] = pos
+        table.clear()
+        table.update(moved)
+
+
 def _place(doc: Document, path: JsonPath, value: Any, source: JsonPath) -> None:
     """Give a new node (and everything in it) the position of the node it was made from."""
     position = doc.position(source)
@@ -82,9 +102,6 @@ class _Dialect:
     def warn(self, path: JsonPath, code: str, message: str, hint: str = "", key: bool = False) -> None:
         self.out.append(self.doc.diagnostic(path, code, message, hint=hint, severity=WARN, key=key))
 
-    def error(self, path: JsonPath, code: str, message: str, hint: str = "") -> None:
-        self.out.append(self.doc.diagnostic(path, code, message, hint=hint))
-
     def run(self) -> list[Diagnostic]:
         if not isinstance(self.doc.data, dict):
             return self.out
@@ -96,10 +113,12 @@ class _Dialect:
         self.names_with_whitespace()
         self.keys_with_whitespace()
         self.repeated_consumers()
+        self.repeated_parameters()
         self.repeated_operations()
         self.lost_placeholders()
         self.misaddressed_calls()
         self.self_addressed_calls()
+        self.operation_paths()
         self.repeated_routes()
         self.skill_groups()
         return self.out
@@ -313,14 +332,44 @@ class _Dialect:
                 continue
             i += 1
 
+    # --- a consumed parameter declared twice ----------------------------------------------
+
+    def repeated_parameters(self) -> None:
+        """An input parameter of a consumed API or operation repeating an earlier one exactly
+        (amplitude's `param` three times in the query): one parameter, declared again. The
+        repeat is dropped (W314), rather than sending the same value once per declaration."""
+        for ci, consumer in enumerate(_list(self.capability.get("consumes"))):
+            lists: list[JsonPath] = [("capability", "consumes", ci, "inputParameters")]
+            for ri, resource in enumerate(_list(_dict(consumer).get("resources"))):
+                for oi, _op in enumerate(_list(_dict(resource).get("operations"))):
+                    lists.append(("capability", "consumes", ci, "resources", ri, "operations", oi, "inputParameters"))
+            for where in lists:
+                owner: Any = self.doc.data
+                for part in where[:-1]:
+                    owner = owner[part]
+                params = _list(_dict(owner).get("inputParameters"))
+                pi = 0
+                while pi < len(params):
+                    earlier = next((i for i in range(pi) if _comparable(params[i]) == _comparable(params[pi])), None)
+                    if earlier is None or not isinstance(params[pi], dict):
+                        pi += 1
+                        continue
+                    line = self.doc.position(where + (earlier,)).line
+                    name, location = params[pi].get("name"), params[pi].get("in")
+                    self.warn(where + (pi, "name"), "W314",
+                              f"parameter `{name}` (`in: {location}`) repeats the one on line {line} exactly; "
+                              "the repeat is ignored", "remove the repeated parameter")
+                    _delete(self.doc, where, pi)
+
     # --- operations named alike in one namespace -----------------------------------------
 
     def repeated_operations(self) -> None:
         """Operation names repeated within one consumed namespace (`post` for every endpoint of
         a generated file). Identical repeats are dropped. Distinct ones keep the first name and
         the others get `-2`, `-3`… in order; then each `call` of the shared name is pointed at
-        the one operation that matches its caller (see _pick), or refused (E170)."""
-        renamed: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {}
+        the one operation that matches its caller (see _pick), or, when several match, at the
+        first of them (W312)."""
+        renamed: dict[str, list[tuple[str, dict[str, Any], dict[str, Any], int]]] = {}
         for ci, consumer in enumerate(_list(self.capability.get("consumes"))):
             namespace = _dict(consumer).get("namespace")
             if not isinstance(namespace, str):
@@ -358,7 +407,7 @@ class _Dialect:
                         kept.append(place)
                 if len(kept) < 2:
                     continue
-                candidates = [(name, resources[kept[0][0]], op_at(kept[0]))]
+                candidates = [(name, resources[kept[0][0]], op_at(kept[0]), first_line)]
                 n = 2
                 for place in kept[1:]:
                     while f"{name}-{n}" in taken:
@@ -370,28 +419,33 @@ class _Dialect:
                               f"operation name `{namespace}.{name}` is used again (first on line {first_line}); "
                               f"this one is renamed `{new}`",
                               "give each consumed operation of a namespace its own name")
-                    candidates.append((new, resources[place[0]], op_at(place)))
+                    candidates.append((new, resources[place[0]], op_at(place), self.doc.position(address(place)).line))
                 renamed[f"{namespace}.{name}"] = candidates
             for ri, oi in sorted(removals, reverse=True):
                 _delete(self.doc, ("capability", "consumes", ci, "resources", ri, "operations"), oi)
         if renamed:
             self.point_calls(renamed)
 
-    def point_calls(self, renamed: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]]) -> None:
+    def point_calls(self, renamed: dict[str, list[tuple[str, dict[str, Any], dict[str, Any], int]]]) -> None:
         for path, caller, resource in _callers(self.capability):
             call = caller.get("call")
             if not isinstance(call, str) or call not in renamed:
                 continue
             namespace = call.partition(".")[0]
             candidates = renamed[call]
-            chosen = _pick(caller, resource, candidates)
-            if chosen is None:
-                listed = ", ".join(f"`{namespace}.{c[0]}`" for c in candidates)
-                self.error(path + ("call",), "E170",
-                           f"`call: {call}` is ambiguous: {len(candidates)} operations of `{namespace}` are named "
-                           f"`{call.partition('.')[2]}` (now {listed})",
-                           "call one of them by its new name, or rename the consumed operations")
-                continue
+            left = _pick(caller, resource, [c[:3] for c in candidates])
+            chosen = left[0][0]
+            if len(left) > 1:
+                # the engine finds an operation by name, first match wins (naftiko-spec.md 4.1):
+                # of the operations that match the caller alike, the first declared is called
+                lines = {c[0]: c[3] for c in candidates}
+                listed = ", ".join(f"`{namespace}.{c[0]}` (line {lines[c[0]]})" for c in left)
+                self.warn(path + ("call",), "W312",
+                          f"`call: {call}` matches {len(left)} operations of `{namespace}` named "
+                          f"`{call.partition('.')[2]}`: {listed}; it calls the first, `{namespace}.{chosen}` "
+                          f"(line {lines[chosen]})",
+                          f"to call another, write its new name (`call: {namespace}.{left[1][0]}`), "
+                          "or rename the consumed operations")
             if chosen != call.partition(".")[2]:
                 caller["call"] = f"{namespace}.{chosen}"
                 self.warn(path + ("call",), "W244",
@@ -563,13 +617,63 @@ class _Dialect:
                 return None
         return None
 
+    # --- exposed operations with a path of their own ---------------------------------------
+
+    def operation_paths(self) -> None:
+        """`path: /enrich` on an exposed REST operation of `/v1/contacts` (zoominfo's search and
+        enrich): the operation is served at `/v1/contacts/enrich` (W315), in a resource of its
+        own placed right after its resource, so declaration order (which decides between routes
+        declared twice, W311) is kept."""
+        for ei, adapter in enumerate(_list(self.capability.get("exposes"))):
+            if _dict(adapter).get("type") != "rest":
+                continue
+            base: JsonPath = ("capability", "exposes", ei, "resources")
+            resources = _list(adapter.get("resources"))
+            for ri in reversed(range(len(resources))):  # later indices first: earlier ones stay put
+                resource = _dict(resources[ri])
+                raw = resource.get("path")
+                ops = _list(resource.get("operations"))
+                moving = [oi for oi, op in enumerate(ops)
+                          if isinstance(op, dict) and isinstance(op.get("path"), str) and op["path"].strip("/")]
+                if not isinstance(raw, str) or not moving:
+                    continue
+                for oi in moving:
+                    op = ops[oi]
+                    joined = raw.rstrip("/") + "/" + op["path"].strip().lstrip("/")
+                    self.warn(base + (ri, "operations", oi, "path"), "W315",
+                              f"exposed operation `{op.get('name')}` has `path: {op['path']}`; it is served at "
+                              f"{str(op.get('method', '')).upper()} {joined}",
+                              f"declare it in a resource with `path: {joined}` (the official schema has no "
+                              "`path` on an exposed operation)")
+                if len(moving) == len(ops) == 1 and "forward" not in resource:
+                    resource["path"] = raw.rstrip("/") + "/" + ops[0].pop("path").strip().lstrip("/")
+                    continue
+                for k, oi in enumerate(moving):
+                    op = ops[oi]
+                    clone = {key: v for key, v in resource.items() if key not in ("operations", "forward")}
+                    clone["path"] = raw.rstrip("/") + "/" + str(op.pop("path")).strip().lstrip("/")
+                    if isinstance(clone.get("name"), str) and words(clone["path"][len(raw):]):
+                        clone["name"] = clone["name"] + "-" + "-".join(words(clone["path"][len(raw):]))
+                    clone["operations"] = [op]
+                    _insert(self.doc, base, ri + 1 + k, clone)
+                    _place(self.doc, base + (ri + 1 + k,), {key: v for key, v in clone.items() if key != "operations"},
+                           base + (ri, "path"))
+                    _place_from(self.doc, base + (ri + 1 + k, "operations", 0), base + (ri, "operations", oi))
+                for oi in reversed(moving):
+                    _delete(self.doc, base + (ri, "operations"), oi)
+                if not ops and "forward" not in resource:
+                    _delete(self.doc, base, ri)
+
     # --- REST routes declared twice --------------------------------------------------------
 
     def repeated_routes(self) -> None:
         """The same method and path twice in one REST adapter. A repeat identical to the first
         is dropped. A distinct one whose called operation takes path parameters the route lacks
         (`GET /v1/cohorts` calling `getCohort(cohort_id)`) gets `/{cohort_id}` appended, as the
-        operation's item route; otherwise the validator refuses it (E106)."""
+        operation's item route, unless the adapter declares that route too. Any other repeat is
+        shadowed: the first declaration answers the route (naftiko-spec.md 6.1: routes are
+        attached in order and the first operation of the method handles the request), and the
+        repeat is removed from the REST adapter (W311)."""
         consumed = _consumed_ops(self.capability)
         for ei, adapter in enumerate(_list(self.capability.get("exposes"))):
             if _dict(adapter).get("type") != "rest":
@@ -620,9 +724,15 @@ class _Dialect:
                     extra = [n for n in dict.fromkeys(extra) if n not in present]
                     new_path = raw.rstrip("/") + "".join("/{" + n + "}" for n in extra)
                     new_route = (route[0], _route_key(new_path))
-                    if not extra or new_route in seen:
-                        oi += 1
-                        continue  # E106 from the validator
+                    if not extra or new_route in _declared_routes(resources):
+                        self.shadowed_route(base, resources, (fr, fo), (ri, oi), route[0], raw,
+                                            new_path if extra else None)
+                        _delete(self.doc, base + ("resources", ri, "operations"), oi)
+                        if not ops and "forward" not in resource:
+                            # nothing left to serve here (no `seen` entry points into it)
+                            _delete(self.doc, base + ("resources",), ri)
+                            break
+                        continue
                     self.warn(opath + ("method",), "W246",
                               f"route {route[0]} {raw} is declared twice (first on line {line}); this one calls "
                               f"`{op.get('call')}`, which takes {', '.join(f'`{n}`' for n in extra)} in its path, "
@@ -644,7 +754,30 @@ class _Dialect:
                            base + ("resources", ri, "path"))
                     _place_from(self.doc, base + ("resources", new_ri, "operations", 0), opath)
                     _delete(self.doc, base + ("resources", ri, "operations"), oi)
-                ri += 1
+                else:
+                    ri += 1
+
+    def shadowed_route(self, base: JsonPath, resources: list[Any], first: tuple[int, int],
+                       repeat: tuple[int, int], method: str, raw: str, taken: str | None) -> None:
+        """W311 for a route declared again for another operation, which is not served."""
+        ops = [_dict(_dict(resources[r]).get("operations", [])[o]) for r, o in (first, repeat)]
+        lines = [self.doc.position(base + ("resources", r, "operations", o)).line for r, o in (first, repeat)]
+
+        def named(op: dict[str, Any]) -> str:
+            name, call = op.get("name"), op.get("call")
+            return (f"`{name}`" if isinstance(name, str) else "the operation") + (
+                f" (`call: {call}`)" if isinstance(call, str) else "")
+
+        call = ops[1].get("call")
+        tools = [str(t.get("name")) for a in _list(self.capability.get("exposes")) if _dict(a).get("type") == "mcp"
+                 for t in _list(_dict(a).get("tools")) if isinstance(t, dict) and t.get("call") == call]
+        reach = (f"; the MCP tool `{tools[0]}` still calls `{call}`" if tools and isinstance(call, str) else
+                 f"; `{call}` stays a method of the client" if isinstance(call, str) else "")
+        self.warn(base + ("resources", repeat[0], "operations", repeat[1], "method"), "W311",
+                  f"route {method} {raw} is declared again (first on line {lines[0]}, {named(ops[0])}); the first "
+                  f"declaration answers it, so {named(ops[1])} on line {lines[1]} is not served over REST"
+                  + (f" (its item route {method} {taken} is declared too)" if taken else "") + reach,
+                  "give the operation a path of its own, or remove it")
 
 
 def _caller_ref(value: Any, callers: set[str]) -> str | None:
@@ -707,6 +840,13 @@ def _route_key(path: str) -> str:
     return "/" + "/".join(seg for seg in PATH_PLACEHOLDER.sub("{}", path).split("/") if seg)
 
 
+def _declared_routes(resources: list[Any]) -> set[tuple[str, str]]:
+    """(METHOD, route key) of every operation of a REST adapter's resources."""
+    return {(str(_dict(op).get("method", "")).upper(), _route_key(_dict(r)["path"]))
+            for r in resources if isinstance(_dict(r).get("path"), str)
+            for op in _list(_dict(r).get("operations"))}
+
+
 def _strip_ops(resource: Any) -> Any:
     return {k: v for k, v in _dict(resource).items() if k != "operations"}
 
@@ -736,12 +876,13 @@ def _callers(capability: dict[str, Any]) -> list[tuple[JsonPath, dict[str, Any],
 
 
 def _pick(caller: dict[str, Any], resource: dict[str, Any],
-          candidates: list[tuple[str, dict[str, Any], dict[str, Any]]]) -> str | None:
-    """The one candidate operation a caller of an ambiguous name means, or None.
+          candidates: list[tuple[str, dict[str, Any], dict[str, Any]]]) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """The candidate operations a caller of a shared name matches, in declaration order (never
+    empty): one is the operation it means; several, the caller cannot tell them apart.
 
     Filters, each applied only when it keeps at least one candidate: the HTTP method of a REST
     caller; the consumed resource whose name (as words) or path ends the caller's resource path;
-    an equal description; parameters that cover every `with` key. Exactly one must remain."""
+    an equal description; parameters that cover every `with` key."""
     left = list(candidates)
 
     def narrow(keep: Any) -> None:
@@ -769,7 +910,7 @@ def _pick(caller: dict[str, Any], resource: dict[str, Any],
     wanted = set(_dict(caller.get("with")))
     if wanted:
         narrow(lambda c: wanted <= {str(_dict(p).get("name")) for p in _list(c[2].get("inputParameters"))})
-    return left[0][0] if len(left) == 1 else None
+    return left
 
 
 def normalise(doc: Document) -> list[Diagnostic]:

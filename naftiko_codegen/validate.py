@@ -242,7 +242,7 @@ class _Rules:
         self.duplicate_namespaces()
         self.consumed_paths()
         self.calls()
-        self.duplicate_tools_and_routes()
+        self.duplicate_tools()
         self.variables()
         self.lint()
         return sorted(set(self.out))
@@ -256,8 +256,8 @@ class _Rules:
                             "give each consumed operation of a namespace its own name")
 
     def duplicate_namespaces(self) -> None:
-        seen: dict[str, JsonPath] = {}  # namespace -> its first consumed API or adapter
-        kinds: dict[tuple[str, bool], JsonPath] = {}  # (namespace, consumed?) -> first of that kind
+        seen: dict[str, tuple[JsonPath, str]] = {}  # namespace -> (where first, its kind)
+        kinds: dict[tuple[str, str], JsonPath] = {}  # (namespace, kind) -> first of that kind
         entries: list[tuple[JsonPath, Any]] = [
             (("capability", "consumes", i), c) for i, c in enumerate(_list(self.capability.get("consumes")))]
         entries += list(_adapters(self.data))
@@ -265,25 +265,34 @@ class _Rules:
             namespace = _dict(entry).get("namespace")
             if not isinstance(namespace, str):
                 continue
-            consumed = path[1] == "consumes"
-            if (namespace, consumed) in kinds:
-                first = self.doc.position(kinds[(namespace, consumed)])
+            kind = "consumes" if path[1] == "consumes" else f"{_dict(entry).get('type')} adapter"
+            if (namespace, kind) in kinds:  # two consumed APIs, or two adapters of one kind
+                first = self.doc.position(kinds[(namespace, kind)])
                 self.report(path + ("namespace",), "E120",
                             f"namespace `{namespace}` is used twice (first on line {first.line})",
                             "namespaces name consumed APIs and adapters; each must be unique")
                 continue
-            kinds[(namespace, consumed)] = path + ("namespace",)
-            if namespace in seen:
+            kinds[(namespace, kind)] = path + ("namespace",)
+            if namespace not in seen:
+                seen[namespace] = (path + ("namespace",), kind)
+                continue
+            first = self.doc.position(seen[namespace][0])
+            other = seen[namespace][1]
+            if "consumes" in (kind, other):
                 # a consumed API and an exposed adapter named alike: `call` names only consumed
                 # operations and `<namespace>.x` only inputs, so each use has one meaning
-                first = self.doc.position(seen[namespace])
                 self.report(path + ("namespace",), "W354",
                             f"namespace `{namespace}` names a consumed API and an exposed adapter (first on line "
                             f"{first.line}); `call: {namespace}.<operation>` is the consumed API, and "
                             f"`{namespace}.<input>` in `with` the caller's input",
                             "give the exposed adapter a namespace of its own", WARN)
             else:
-                seen[namespace] = path + ("namespace",)
+                # an adapter's namespace only names its own callers' inputs (`{{ns.x}}`), which
+                # each adapter reads in its own operations and tools: nothing can mean the other
+                self.report(path + ("namespace",), "W313",
+                            f"namespace `{namespace}` of this {kind} is also the namespace of the {other} "
+                            f"on line {first.line}; in each adapter it names that adapter's own inputs",
+                            "give each adapter its own namespace", WARN)
 
     def consumed_paths(self) -> None:
         for ci, consumer in enumerate(_list(self.capability.get("consumes"))):
@@ -399,7 +408,8 @@ class _Rules:
                                      f"(`{{name: {key}, in: query}}`), or write `{{{{{key}}}}}` in its path, "
                                      "or remove the `with` entry"), key=True)
 
-    def duplicate_tools_and_routes(self) -> None:
+    def duplicate_tools(self) -> None:
+        # a REST route declared twice never gets here: the dialect serves its first declaration (W311)
         for base, adapter in _adapters(self.data):
             if adapter.get("type") == "mcp":
                 seen: dict[str, JsonPath] = {}
@@ -414,23 +424,6 @@ class _Rules:
                                     "rename one of them")
                     else:
                         seen[name] = path
-            if adapter.get("type") == "rest":
-                routes: dict[tuple[str, str], JsonPath] = {}
-                for ri, resource in enumerate(_list(adapter.get("resources"))):
-                    raw = _dict(resource).get("path")
-                    if not isinstance(raw, str):
-                        continue
-                    normal = _normal_route(raw)
-                    for oi, op in enumerate(_list(_dict(resource).get("operations"))):
-                        method = str(_dict(op).get("method", "")).upper()
-                        path = base + ("resources", ri, "operations", oi, "method")
-                        if (method, normal) in routes:
-                            first = self.doc.position(routes[(method, normal)])
-                            self.report(path, "E106",
-                                        f"route {method} {raw} is declared twice (first on line {first.line})",
-                                        "merge the operations, or change the method or path")
-                        else:
-                            routes[(method, normal)] = path
 
     def variables(self) -> None:
         binds = Binds.from_data(_dict(self.data).get("binds"))
@@ -525,10 +518,6 @@ class _Rules:
             if path and path[-1] == "description" and _DANGEROUS.search(text):
                 self.report(path, "W206", "description contains `<script` or `eval(`",
                             "descriptions are shown to people and models; remove markup and code", WARN)
-
-
-def _normal_route(path: str) -> str:
-    return "/" + "/".join(seg for seg in _PLACEHOLDER.sub("{}", path).split("/") if seg)
 
 
 def check_semantics(doc: Document) -> list[Diagnostic]:

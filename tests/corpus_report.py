@@ -375,6 +375,9 @@ def _as_written(spec: dict[str, Any], where: Path) -> dict[str, Any]:
         elif entry != first:
             first["resources"] = first.get("resources", []) + entry.get("resources", [])
     for entry in merged:
+        if entry.get("inputParameters"):  # a parameter repeated exactly is one parameter
+            entry["inputParameters"] = [p for i, p in enumerate(entry["inputParameters"])
+                                        if p not in entry["inputParameters"][:i]]
         seen: dict[str, list[dict[str, Any]]] = {}
         for resource in entry.get("resources") or []:
             kept = []
@@ -384,6 +387,9 @@ def _as_written(spec: dict[str, Any], where: Path) -> dict[str, Any]:
                 for p in op.get("inputParameters") or []:
                     if isinstance(p.get("name"), str) and "\n" in p["name"].strip():
                         p["name"] = p["name"].split()[0]
+                if op.get("inputParameters"):  # a parameter repeated exactly is one parameter
+                    op["inputParameters"] = [p for i, p in enumerate(op["inputParameters"])
+                                             if p not in op["inputParameters"][:i]]
                 twins = seen.setdefault(str(op.get("name")), [])
                 if any(t == {"op": op, "res": {k: v for k, v in resource.items() if k != "operations"}}
                        for t in twins):
@@ -409,6 +415,7 @@ def _as_written(spec: dict[str, Any], where: Path) -> dict[str, Any]:
                         op["path"] = str(op.get("path") or "").rstrip("/") + "/{" + str(p["name"]) + "}"
                         path += "/{" + str(p["name"]) + "}"
     capability["consumes"] = merged
+    _own_paths(capability)
     # a call naming the exposed adapter's own namespace goes to the one consumed operation of
     # that name (as written, else without case and separators)
     owners = [(str(c.get("namespace")), str(op.get("name"))) for c in merged for r in c.get("resources") or []
@@ -425,6 +432,26 @@ def _as_written(spec: dict[str, Any], where: Path) -> dict[str, Any]:
             if len(found) == 1:
                 caller["call"] = f"{found[0][0]}.{found[0][1]}"
     return spec
+
+
+def _own_paths(capability: dict[str, Any]) -> None:
+    """An exposed REST operation with `path: /enrich` under `/v1/contacts` is served at
+    `/v1/contacts/enrich` (docs/semantics.md): here it becomes a resource of its own, right
+    after the one it was declared in."""
+    for adapter in capability.get("exposes") or []:
+        if adapter.get("type") != "rest":
+            continue
+        laid_out = []
+        for resource in adapter.get("resources") or []:
+            own = [op for op in resource.get("operations") or [] if str(op.get("path") or "").strip("/")]
+            rest_of = [op for op in resource.get("operations") or [] if op not in own]
+            if rest_of or not own or "forward" in resource:
+                laid_out.append({**resource, "operations": rest_of} if own else resource)
+            for op in own:
+                path = str(resource["path"]).rstrip("/") + "/" + str(op["path"]).strip().lstrip("/")
+                laid_out.append({**{k: v for k, v in resource.items() if k != "forward"}, "path": path,
+                                 "operations": [{k: v for k, v in op.items() if k != "path"}]})
+        adapter["resources"] = laid_out
 
 
 def check_package(folder: Path, package: str, spec: dict[str, Any], spec_text: str,
@@ -458,9 +485,12 @@ def check_package(folder: Path, package: str, spec: dict[str, Any], spec_text: s
             if adapter.get("type") == "rest":
                 rest = importlib.import_module(f"{package}.rest")
                 served = {(m, getattr(r, "path", "")) for r in rest.app.routes for m in getattr(r, "methods", ())}
+                shadowed = _shadowed(adapter)
                 for resource in adapter.get("resources", []):
                     path = _PLACEHOLDER.sub(lambda m: "{" + re.sub(r"\W", "_", m.group(1)) + "}", resource["path"])
                     for op in resource.get("operations", []):
+                        if id(op) in shadowed:
+                            continue  # its route answers with the first declaration
                         if (op["method"].upper(), path) not in served:
                             problems.append(f"REST route {op['method']} {resource['path']} missing")
                 problems += _check_rest_extras(rest, adapter, capability.get("consumes", []) or [], upstream, recorder)
@@ -496,6 +526,7 @@ def check_package(folder: Path, package: str, spec: dict[str, Any], spec_text: s
         problems += check_outputs(folder, package, capability, bases, recorder, spec.get("binds"))
         problems += check_rest_bodies(package, spec, recorder)
         problems += check_control(package, spec, recorder.requests[first_request:])
+        problems += check_first_declaration_answers(package, spec, recorder)
     except Exception as exc:  # noqa: BLE001 - any failure of a generated package is a finding
         problems.append(f"{type(exc).__name__}: {str(exc)[:200]}")
     finally:
@@ -1452,8 +1483,11 @@ def check_outputs(folder: Path, package: str, capability: dict[str, Any], bases:
             rest = importlib.import_module(f"{package}.rest")
             paths = rest.OPENAPI["paths"]
             with TestClient(rest.app) as http:
+                shadowed = _shadowed(adapter)
                 for resource in adapter.get("resources", []) or []:
                     for op in resource.get("operations", []) or []:
+                        if id(op) in shadowed:
+                            continue  # not served: the route answers with the first declaration
                         op = _with_ref(op, capability)
                         checked, mock = _checkable(op, formats)
                         planned = _orchestration(op, capability) if "steps" in op else None
@@ -1529,12 +1563,13 @@ def check_rest_bodies(package: str, spec: dict[str, Any], recorder: Recorder) ->
             continue
         rest = importlib.import_module(f"{package}.rest")
         namespaces = {"rest", str(adapter.get("namespace"))}
+        shadowed = _shadowed(adapter)
         with TestClient(rest.app) as http:
             for resource in adapter.get("resources") or []:
                 for op in resource.get("operations") or []:
                     target = consumed.get(str(op.get("call")))
                     method = str(op.get("method", "")).upper()
-                    if target is None or method in ("GET", "HEAD") or "ref" in op or "steps" in op:
+                    if target is None or method in ("GET", "HEAD") or "ref" in op or "steps" in op or id(op) in shadowed:
                         continue
                     upstream_op = target[1]
                     params = [p for p in upstream_op.get("inputParameters") or [] if isinstance(p, dict)]
@@ -1614,6 +1649,90 @@ def check_rest_bodies(package: str, spec: dict[str, Any], recorder: Recorder) ->
                     if sent != want:
                         problems.append(f"REST {method} {resource['path']}: upstream body {str(sent)[:100]} "
                                         f"!= {str(want)[:100]}")
+    return problems
+
+
+def _route_key(method: Any, path: Any) -> tuple[str, str]:
+    """A route as a request sees it: placeholders are any segment; `//` and a trailing `/`
+    name the same path."""
+    segments = [seg for seg in _PLACEHOLDER.sub("{}", str(path)).split("/") if seg]
+    return str(method).upper(), "/" + "/".join(segments)
+
+
+def _routes(adapter: dict[str, Any]) -> dict[tuple[str, str], list[tuple[dict[str, Any], dict[str, Any]]]]:
+    """(METHOD, route key) -> every (resource, operation) declaring it, in declaration order."""
+    found: dict[tuple[str, str], list[tuple[dict[str, Any], dict[str, Any]]]] = {}
+    for resource in adapter.get("resources") or []:
+        for op in resource.get("operations") or []:
+            found.setdefault(_route_key(op.get("method"), resource.get("path")), []).append((resource, op))
+    return found
+
+
+def _shadowed(adapter: dict[str, Any]) -> set[int]:
+    """ids of the REST operations a route declared earlier answers for (docs/semantics.md,
+    "Colliding routes, calls and namespaces"): only the first declaration of a route is served."""
+    return {id(op) for declared in _routes(adapter).values() for _, op in declared[1:]}
+
+
+def check_first_declaration_answers(package: str, spec: dict[str, Any], recorder: Recorder) -> list[str]:
+    """A route declared more than once in a REST adapter is served by its first declaration
+    only: the service registers it once, its OpenAPI operation is the first's, and a request
+    reaches the first one's consumed operation (method and path), not a later one's."""
+    from fastapi.testclient import TestClient
+
+    capability = spec.get("capability") or {}
+    consumed = _consumed(capability)
+    problems: list[str] = []
+    for adapter in capability.get("exposes") or []:
+        if adapter.get("type") != "rest":
+            continue
+        repeated = {k: v for k, v in _routes(adapter).items() if len(v) > 1}
+        if not repeated:
+            continue
+        rest = importlib.import_module(f"{package}.rest")
+        handlers: dict[tuple[str, str], int] = {}
+        for r in rest.app.routes:
+            for m in getattr(r, "methods", ()):
+                key = _route_key(m, getattr(r, "path", ""))
+                handlers[key] = handlers.get(key, 0) + 1
+        with TestClient(rest.app, raise_server_exceptions=False) as http:
+            for (method, key), declared in repeated.items():
+                (resource, first), later = declared[0], declared[1:]  # later: not served
+                where = f"REST {method} {resource['path']}"
+                if handlers.get((method, key), 0) < 1:
+                    problems.append(f"{where}: not served")
+                    continue
+                route = _PLACEHOLDER.sub(lambda m: "{" + re.sub(r"\W", "_", m.group(1)) + "}", str(resource["path"]))
+                described = rest.OPENAPI["paths"].get(route, {}).get(method.lower(), {})
+                if first.get("name") and described.get("operationId") != first["name"]:
+                    problems.append(f"{where}: OpenAPI describes {described.get('operationId')!r}, "
+                                    f"not the first declaration {first['name']!r}")
+                target = consumed.get(str(first.get("call")))
+                if target is None or "steps" in first or "ref" in first:
+                    continue  # what a mock or an orchestration answers is checked by check_outputs
+                url, query = route, {}
+                for p in described.get("parameters", []):
+                    if "name" not in p or not p.get("required"):
+                        continue
+                    value = _sample(p.get("schema", {}), p["name"])
+                    if p["in"] == "path":
+                        url = url.replace("{" + p["name"] + "}", quote(str(value), safe=""))
+                    elif p["in"] == "query":
+                        query[p["name"]] = value
+                body = described.get("requestBody", {}).get("content", {}).get("application/json", {})
+                before = len(recorder.requests)
+                answer = http.request(method, url, params=query,
+                                      json=_sample(body.get("schema", {}), "body") if body else None)
+                if len(recorder.requests) != before + 1:
+                    problems.append(f"{where}: answered {answer.status_code} {answer.text[:80]}, "
+                                    f"{len(recorder.requests) - before} upstream requests")
+                    continue
+                got = recorder.requests[-1]
+                if got["method"] != str(target[1].get("method", "")).upper() or not re.fullmatch(
+                        ".*" + target[0], got["path"]):
+                    later_calls = ", ".join(f"`{op.get('call')}`" for _, op in later)
+                    problems.append(f"{where}: reached {got['method']} {got['path']}, not the first declaration's "
+                                    f"`{first.get('call')}` (later: {later_calls})")
     return problems
 
 

@@ -448,19 +448,6 @@ def test_unsupported_steps(tmp_path: Path):
     assert error.line == line_of(text, "- type: script")
 
 
-def test_duplicate_rest_route(tmp_path: Path):
-    # the same route once clients normalise `//` and the trailing `/`
-    second = (
-        "    - path: /items//{id}/\n      operations:\n      - method: GET\n        name: again\n"
-        "        call: api.get-item\n"
-    )
-    text = variant((REST_CALL, REST_CALL + second))
-    error = only_error(tmp_path, text, "E106")
-    assert error.line == line_of(text, "name: again") - 1
-    first = text.splitlines().index("      - method: GET") + 1
-    assert f"first on line {first}" in error.message
-
-
 def test_duplicate_tool_name(tmp_path: Path):
     text = variant(
         (

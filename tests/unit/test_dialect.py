@@ -143,14 +143,19 @@ def test_operations_named_alike_are_renamed_and_calls_follow_their_match(tmp_pat
     assert codes(found) == ["W242", "W244"]
 
 
-def test_a_call_matching_several_renamed_operations_is_refused(tmp_path: Path):
+def test_a_call_matching_several_renamed_operations_calls_the_first(tmp_path: Path):
     text = _dropbox_like("Delete contacts").replace(
         "        description: Delete contacts in a batch\n", "        description: Delete contacts\n")
     text = text.replace("      name: contacts-delete-batch\n", "      name: other\n").replace(
         "/v1/2/contacts/delete-batch", "/v1/other").replace("        with:\n          body: rest.body\n", "")
     cap, found = run(tmp_path, text)
-    assert cap is None
-    assert [d.code for d in found if d.is_error] == ["E170", "E170"]
+    assert cap is not None and cap.rest is not None and cap.mcp is not None, [d.render() for d in found]
+    # the engine's first match by name: the operation declared first (docs/semantics.md)
+    assert cap.rest.routes[0].call.operation.path == "/2/contacts/delete"
+    assert cap.mcp.tools[0].call.operation.path == "/2/contacts/delete"
+    assert codes(found) == ["W242", "W312", "W312"]
+    warning = next(d for d in found if d.code == "W312")
+    assert "`api.post` (line 14), `api.post-2` (line 20); it calls the first" in warning.message
 
 
 def test_consumed_api_listed_twice_is_merged(tmp_path: Path):
@@ -228,10 +233,12 @@ def test_repeated_route_of_an_item_operation_gets_the_item_path(tmp_path: Path):
     item = routes[("GET", "/v1/cohorts/{cohort_id}")]
     assert [(i.name, i.location) for i in item.inputs] == [("cohort_id", "path")]
     assert codes(found) == ["W241", "W246"]
-    # two list routes cannot be told apart: still an error
+    # two list routes cannot be told apart: the first declaration is served (W311)
     both_lists = text.replace("call: api.get-cohort", "call: api.list-cohorts")
     cap, found = run(tmp_path, both_lists)
-    assert cap is None and [d.code for d in found if d.is_error] == ["E106"]
+    assert cap is not None and cap.rest is not None
+    assert [(r.http_method, r.path, r.operation_id) for r in cap.rest.routes] == [("GET", "/v1/cohorts", "list-cohorts")]
+    assert codes(found) == ["W241", "W311"]
 
 
 def test_names_over_a_line_break_keep_their_first_word(tmp_path: Path):
