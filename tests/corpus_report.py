@@ -686,6 +686,7 @@ def check_control(package: str, spec: dict[str, Any], upstream_requests: list[di
     else:
         expect("/traces", 404)
     http.__exit__(None, None, None)
+    return problems
 
 
 def _skills_as_written(adapter: dict[str, Any], capability: dict[str, Any]) -> list[dict[str, Any]]:

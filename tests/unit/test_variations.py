@@ -91,8 +91,10 @@ def test_namespace_of_a_consumed_api_and_an_adapter(tmp_path: Path):
     codes = _codes(tmp_path, text)
     assert "W354" in codes and "E120" not in codes
     assert built(tmp_path, text).mcp.tools[0].call.operation.consumer == "api"
-    # two adapters (or two consumed APIs) named alike stay an error
-    assert "E120" in _codes(tmp_path, BASE.replace("    namespace: demo-mcp\n", "    namespace: demo-rest\n"))
+    # two adapters of different kinds named alike are W313; two consumed APIs named alike stay
+    # E120 (tests/data/diagnostics/semantic-duplicate-namespace)
+    shared = _codes(tmp_path, BASE.replace("    namespace: demo-mcp\n", "    namespace: demo-rest\n"))
+    assert "W313" in shared and "E120" not in shared
 
 
 # --- refusals that say what to write ---------------------------------------------------------
