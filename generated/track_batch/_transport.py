@@ -65,16 +65,27 @@ def _httpx_errors(*, reading: bool, body_sent: Callable[[], bool] | None = None)
 
 
 class _Body:
-    """A streamed request body, noting whether it was sent to the end."""
+    """A streamed request body, noting whether it was sent to the end, or how it failed."""
 
     def __init__(self, stream: httpx.AsyncByteStream) -> None:
         self.stream = stream
         self.done = False
+        self.error: Exception | None = None
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        async for chunk in self.stream:
-            yield chunk
+        try:
+            async for chunk in self.stream:
+                yield chunk
+        except Exception as exc:
+            self.error = exc
+            raise
         self.done = True
+
+    def reraise(self) -> None:
+        # aiohttp reports a failing body as a connection error; httpx lets the body's own
+        # error through (the REST service's 413 for a forwarded body over the limit)
+        if self.error is not None:
+            raise self.error
 
 
 class _AnswerStream(httpx.AsyncByteStream):
@@ -155,7 +166,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             raise httpx.UnsupportedProtocol(f"cannot send to a {request.url.scheme!r} URL")
         if self._session is None:
             self._session = self._open()
-        timeout: dict[str, float | None] = request.extensions.get("timeout", {})
         headers = [
             (name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw
         ]
@@ -170,22 +180,28 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             data = body.chunks()
         else:
             raise TypeError("the asynchronous client needs an asynchronous request body")
-        with _httpx_errors(reading=False, body_sent=(lambda: body.done) if body else None):
-            response = await self._session.request(
-                request.method,
-                # sent as httpx encoded it, byte for byte
-                yarl.URL(str(request.url), encoded=True),
-                headers=headers,
-                data=data,
-                allow_redirects=False,
-                proxy=self._proxy_for(request.url),
-                timeout=aiohttp.ClientTimeout(
-                    total=None,
-                    connect=timeout.get("pool"),
-                    sock_connect=timeout.get("connect"),
-                    sock_read=timeout.get("read"),
-                ),
-            )
+        timeout: dict[str, float | None] = request.extensions.get("timeout", {})
+        try:
+            with _httpx_errors(reading=False, body_sent=(lambda: body.done) if body else None):
+                response = await self._session.request(
+                    request.method,
+                    # sent as httpx encoded it, byte for byte
+                    yarl.URL(str(request.url), encoded=True),
+                    headers=headers,
+                    data=data,
+                    allow_redirects=False,
+                    proxy=self._proxy_for(request.url),
+                    timeout=aiohttp.ClientTimeout(
+                        total=None,
+                        connect=timeout.get("pool"),
+                        sock_connect=timeout.get("connect"),
+                        sock_read=timeout.get("read"),
+                    ),
+                )
+        except httpx.TransportError:
+            if body is not None:
+                body.reraise()
+            raise
         version = response.version or aiohttp.HttpVersion11
         extensions: dict[str, Any] = {
             "http_version": f"HTTP/{version.major}.{version.minor}".encode()

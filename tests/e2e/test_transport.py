@@ -187,3 +187,24 @@ def test_the_request_goes_out_as_httpx_built_it() -> None:
     # decoded once, by httpx: aiohttp leaves the bytes as they came
     assert response.status_code == 201 and response.json() == {"ok": True}
     assert response.headers.get_list("x-twice") == ["1", "2"]
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def test_a_failing_request_body_raises_its_own_error() -> None:
+    """As with httpx's own transport: the REST service's 413 for a forwarded body over the
+    limit is raised from inside the body, and must not turn into a connection error."""
+
+    def handler(conn: socket.socket) -> None:
+        _read_head(conn)
+        while conn.recv(65536):
+            pass
+
+    async def failing() -> AsyncIterator[bytes]:
+        yield b"x" * 1000
+        raise BodyTooLarge
+
+    with raw_server(handler) as url, pytest.raises(BodyTooLarge):
+        _send(url, httpx.Timeout(5.0), content=failing())
