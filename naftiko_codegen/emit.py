@@ -20,6 +20,7 @@ _FILES = (
     ("__main__.py.j2", "__main__.py"),
     ("_runtime.py.j2", "_runtime.py"),
     ("_telemetry.py.j2", "_telemetry.py"),
+    ("_transport.py.j2", "_transport.py"),
     ("client.py.j2", "client.py"),
     ("rest.py.j2", "rest.py"),
     ("mcp_server.py.j2", "mcp_server.py"),

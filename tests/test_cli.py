@@ -46,6 +46,7 @@ def test_generate_writes_the_package_and_reports_the_warnings(project: Path):
         "track_batch/__init__.py",
         "track_batch/__main__.py",
         "track_batch/_runtime.py",
+        "track_batch/_transport.py",
         "track_batch/client.py",
         "track_batch/mcp_server.py",
         "track_batch/openapi.json",

@@ -55,6 +55,7 @@ from ._runtime import (
     require_env,
     transport_error,
 )
+from ._transport import AiohttpTransport
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -347,10 +348,10 @@ class AsyncClient(_ClientBase):
             max_response_bytes=max_response_bytes,
             environ=environ,
         )
+        # sent through aiohttp unless a transport is given (see _transport.py for why)
         self._http = httpx.AsyncClient(
             headers={"User-Agent": USER_AGENT},
-            transport=transport,
-            limits=_limits(max_connections),
+            transport=transport or AiohttpTransport(_limits(max_connections)),
             follow_redirects=False,
         )
 
