@@ -135,9 +135,13 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         }
 
     def _open(self) -> aiohttp.ClientSession:
+        expiry = self._limits.keepalive_expiry
         connector = aiohttp.TCPConnector(
             limit=self._limits.max_connections or 0,
-            keepalive_timeout=self._limits.keepalive_expiry,
+            # aiohttp reuses its oldest idle connection first; a server closing idle ones after
+            # the same 5 s (uvicorn's and Node's default) would close it as it is reused, and a
+            # POST is never retried. Dropping them a second earlier leaves that to the server.
+            keepalive_timeout=None if expiry is None else max(expiry - 1.0, 0.5),
             ssl=self._ssl,
         )
         return aiohttp.ClientSession(

@@ -32,7 +32,7 @@ REST_CONCURRENCY = 200
 MCP_CLIENTS = 10
 MCP_CALLS_PER_CLIENT = 10  # 100 tool calls in flight at once
 FD_SLACK = 10
-IDLE_EXPIRY_WAIT = 15.0  # the pool closes idle connections within two 5 s keep-alive periods
+IDLE_EXPIRY_WAIT = 15.0  # the pool closes idle connections within two 4 s keep-alive periods
 RSS_ROUNDS = 20
 RSS_PER_ROUND = 4
 RSS_GROWTH_LIMIT = 30 * 1024 * 1024  # generous: holding the measured bodies alone takes 33 MB
@@ -181,7 +181,7 @@ def test_mcp_concurrent_tool_calls(
         assert all(r.structured_content == {} for r in results)
 
     # The asynchronous client's pool (aiohttp) keeps every connection of a burst idle for its
-    # keep-alive expiry (5 s; docs/semantics.md, Limits) instead of capping idle ones at 20:
+    # keep-alive expiry (4 s; docs/semantics.md, Limits) instead of capping idle ones at 20:
     # a leak is a descriptor still open once that has passed.
     after = fds_settled_at_most(mcp_service, before + FD_SLACK, wait=IDLE_EXPIRY_WAIT)
     print(f"MCP service fds: {before} before, {after} after {2 * calls} tool calls")
