@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import anyio
 import yaml
-from hypothesis import HealthCheck, Phase, example, given, settings
+from hypothesis import HealthCheck, Phase, assume, example, given, settings
 from hypothesis import strategies as st
 
 from naftiko_codegen import output
@@ -71,6 +71,9 @@ def test_spec_strings_never_become_code(tmp_path_factory, text: str, uri: str, c
     mcp["tools"][0]["inputSchema"]["properties"]["region"]["description"] = text
     path = folder / f"{package}.yaml"
     path.write_text(yaml.safe_dump(spec, allow_unicode=True))
+    # PyYAML's own round trip folds a line break character such as U+0085 in a quoted scalar
+    # into a space: the file would not hold the strings this test expects, so skip those.
+    assume(yaml.safe_load(path.read_text()) == spec)
     result = generate(path, folder)
     assert result.ok, [d.render() for d in result.diagnostics if d.is_error]
     for name, kinds in _node_types(result.files).items():
