@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from support.specs import built_valid
 
 from naftiko_codegen.build import build
 from naftiko_codegen.diagnostics import Diagnosed, Diagnostic
@@ -42,11 +43,7 @@ def diagnostics_of(tmp_path: Path, text: str) -> list[Diagnostic]:
 
 
 def built(tmp_path: Path, text: str = TEXT) -> Capability:
-    path = tmp_path / "demo.yaml"
-    path.write_text(text, encoding="utf-8")
-    doc = load_file(path)
-    assert not [d for d in validate(doc) if d.is_error]
-    return build(doc)
+    return built_valid(tmp_path, text)
 
 
 def errors(tmp_path: Path, text: str) -> list[tuple[str, str]]:

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from naftiko_codegen.build import build
+from support.specs import run as run_spec
+
 from naftiko_codegen.diagnostics import Diagnostic
 from naftiko_codegen.model import Capability
-from naftiko_codegen.pipeline import check
 
 SPEC = """\
 naftiko: 1.0.0-alpha2
@@ -64,12 +64,7 @@ capability:
 
 
 def run(tmp_path: Path, call: str) -> tuple[Capability | None, list[Diagnostic]]:
-    spec = tmp_path / "demo.yaml"
-    spec.write_text(SPEC.replace("CALL", call), encoding="utf-8")
-    doc, result = check(spec)
-    if doc is None or not result.ok:
-        return None, result.diagnostics
-    return build(doc, warnings=result.diagnostics), result.diagnostics
+    return run_spec(tmp_path, SPEC.replace("CALL", call))
 
 
 def test_call_naming_the_own_adapter_goes_to_the_one_operation_of_that_name(tmp_path: Path) -> None:

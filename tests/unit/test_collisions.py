@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from naftiko_codegen.build import build
+from support.specs import run
+
 from naftiko_codegen.diagnostics import Diagnostic
-from naftiko_codegen.model import Capability
 from naftiko_codegen.openapi import document
-from naftiko_codegen.pipeline import check
 
 HEAD = """\
 naftiko: 1.0.0-alpha2
@@ -60,15 +59,6 @@ ROUTES = HEAD + """\
       description: Search users
       call: api.search
 """
-
-
-def run(tmp_path: Path, text: str) -> tuple[Capability | None, list[Diagnostic]]:
-    spec = tmp_path / "demo.yaml"
-    spec.write_text(text, encoding="utf-8")
-    doc, result = check(spec)
-    if doc is None or not result.ok:
-        return None, result.diagnostics
-    return build(doc, warnings=result.diagnostics), result.diagnostics
 
 
 def codes(diagnostics: list[Diagnostic]) -> list[str]:
