@@ -8,20 +8,24 @@ httpx's own asynchronous transport scans its whole connection pool on every requ
 answer, which costs more than the request itself on a busy service; aiohttp's connection pool
 does not. Only the sending is aiohttp's: requests, answers, authentication flows and errors
 stay httpx's, so the client works the same with either transport.
+
+`AiohttpTransport.stream` goes one step further for the client's plain calls (no
+authentication flow): it sends the request the client would have built, without building
+httpx's request and response objects, which cost as much as the sending itself.
 """
 
 from __future__ import annotations
 
 import urllib.request
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import aiohttp
 import httpx
 import yarl
 
-__all__ = ["AiohttpTransport"]
+__all__ = ["AiohttpTransport", "Answer"]
 
 # Headers httpx already decides (or deliberately leaves out): aiohttp must not add its own.
 _NOT_ADDED = ("Accept", "Accept-Encoding", "Content-Type", "User-Agent")
@@ -105,6 +109,36 @@ class _AnswerStream(httpx.AsyncByteStream):
             self._response.release()
         else:
             self._response.close()
+
+
+class Answer:
+    """An answer being read: what `AiohttpTransport.stream` yields, read like an httpx one."""
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+        self.status_code = response.status
+        self.headers = httpx.Headers(list(response.raw_headers))
+
+    async def aiter_bytes(self) -> AsyncIterator[bytes]:
+        """The body as it arrives, decoded as httpx decodes it when it is encoded."""
+        if self.headers.get("content-encoding", "identity").strip().lower() != "identity":
+            # rare on this path: httpx's own decoders, so that encodings behave as with httpx
+            encoded = httpx.Response(
+                self.status_code, headers=self.headers, stream=_AnswerStream(self._response)
+            )
+            async for chunk in encoded.aiter_bytes():
+                yield chunk
+            return
+        with _httpx_errors(reading=True):
+            async for chunk in self._response.content.iter_any():
+                yield chunk
+
+
+def _timeout(
+    pool: float | None, connect: float | None, read: float | None
+) -> aiohttp.ClientTimeout:
+    # httpx's pool timeout is the wait for a free connection, which aiohttp counts in `connect`
+    return aiohttp.ClientTimeout(total=None, connect=pool, sock_connect=connect, sock_read=read)
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -195,11 +229,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                     data=data,
                     allow_redirects=False,
                     proxy=self._proxy_for(request.url),
-                    timeout=aiohttp.ClientTimeout(
-                        total=None,
-                        connect=timeout.get("pool"),
-                        sock_connect=timeout.get("connect"),
-                        sock_read=timeout.get("read"),
+                    timeout=_timeout(
+                        timeout.get("pool"), timeout.get("connect"), timeout.get("read")
                     ),
                 )
         except httpx.TransportError:
@@ -218,6 +249,44 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             stream=_AnswerStream(response),
             extensions=extensions,
         )
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        method: str,
+        url: httpx.URL,
+        headers: Mapping[str, str],
+        content: bytes | None,
+        timeout: httpx.Timeout,
+    ) -> AsyncIterator[Answer]:
+        """Send a request as `httpx.AsyncClient.stream` sends it through this transport, for
+        requests httpx would send unchanged: an absolute http(s) URL, ASCII header values (the
+        names and values of the client's default headers included), a body in bytes.
+        """
+        if url.scheme not in ("http", "https"):
+            raise httpx.UnsupportedProtocol(f"cannot send to a {url.scheme!r} URL")
+        if self._session is None:
+            self._session = self._open()
+        with _httpx_errors(reading=False):
+            response = await self._session.request(
+                method,
+                # sent as httpx encoded it, byte for byte
+                yarl.URL(str(url), encoded=True),
+                headers=headers,
+                data=content or None,
+                allow_redirects=False,
+                proxy=self._proxy_for(url),
+                timeout=_timeout(timeout.pool, timeout.connect, timeout.read),
+            )
+        try:
+            yield Answer(response)
+        finally:
+            # An answer read to the end gives its connection back to the pool; one left unread
+            # closes it, since its remaining bytes would be taken for the next answer.
+            if response.content.at_eof():
+                response.release()
+            else:
+                response.close()
 
     async def aclose(self) -> None:
         if self._session is not None:

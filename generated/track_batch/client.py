@@ -19,7 +19,10 @@ import logging
 import os
 import time
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
 from typing import Any, Self
 
@@ -55,7 +58,7 @@ from ._runtime import (
     require_env,
     transport_error,
 )
-from ._transport import AiohttpTransport
+from ._transport import AiohttpTransport, Answer
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -211,6 +214,30 @@ class _ClientBase:
         return response
 
 
+def _no_cookies() -> CookieJar:
+    # A client serves many callers (a service's, with their forwarded credentials): a cookie
+    # one answer sets must not be sent with the next caller's request.
+    return CookieJar(DefaultCookiePolicy(allowed_domains=[]))
+
+
+@lru_cache(maxsize=512)
+def _parse_url(url: str) -> httpx.URL:
+    return httpx.URL(url)
+
+
+def _sent_headers(
+    defaults: list[tuple[str, str]], headers: Mapping[str, str]
+) -> dict[str, str] | None:
+    """The headers httpx sends for a request: the client's, then the request's replacing them
+    whatever their case. None if one is not ASCII (httpx's own rules then apply)."""
+    if not all(name.isascii() and value.isascii() for name, value in headers.items()):
+        return None
+    own = {name.lower() for name in headers}
+    sent = {name: value for name, value in defaults if name.lower() not in own}
+    sent.update(headers)
+    return sent
+
+
 def _limits(max_connections: int) -> httpx.Limits:
     # Idle connections are closed after 5 s: upstream load balancers often drop them sooner.
     return httpx.Limits(
@@ -254,6 +281,7 @@ class Client(_ClientBase):
         )
         self._http = httpx.Client(
             headers={"User-Agent": USER_AGENT},
+            cookies=_no_cookies(),
             transport=transport,
             limits=_limits(max_connections),
             follow_redirects=False,
@@ -349,11 +377,15 @@ class AsyncClient(_ClientBase):
             environ=environ,
         )
         # sent through aiohttp unless a transport is given (see _transport.py for why)
+        self._direct = None if transport else AiohttpTransport(_limits(max_connections))
         self._http = httpx.AsyncClient(
             headers={"User-Agent": USER_AGENT},
-            transport=transport or AiohttpTransport(_limits(max_connections)),
+            cookies=_no_cookies(),
+            transport=transport or self._direct,
             follow_redirects=False,
         )
+        # what httpx adds to every request (User-Agent, Accept, Accept-Encoding, Connection)
+        self._defaults = [(k.decode("ascii"), v.decode("ascii")) for k, v in self._http.headers.raw]
 
     async def __aenter__(self) -> Self:
         return self
@@ -379,6 +411,27 @@ class AsyncClient(_ClientBase):
             self._log_retry(info, outcome, attempts.count, delay)
             await anyio.sleep(delay)
 
+    def _stream(
+        self, request: _Request, headers: dict[str, str], budget: float
+    ) -> AbstractAsyncContextManager[httpx.Response | Answer]:
+        timeout = self._timeouts(budget)
+        if self._direct is not None:
+            sent = _sent_headers(self._defaults, headers)
+            if sent is not None:
+                # the request httpx would build, sent without building it (see _transport.py)
+                url = _parse_url(request.url)
+                if request.params:
+                    url = url.copy_merge_params(request.params)
+                return self._direct.stream(request.method, url, sent, request.content, timeout)
+        return self._http.stream(
+            request.method,
+            request.url,
+            headers=headers,
+            params=request.params,
+            content=request.content,
+            timeout=timeout,
+        )
+
     async def _attempt(
         self, request: _Request, info: RequestInfo, headers: dict[str, str], budget: float
     ) -> ApiResponse | ApiError:
@@ -387,14 +440,7 @@ class AsyncClient(_ClientBase):
         # The scope bounds the whole attempt, however slowly the answer trickles in.
         with anyio.move_on_after(budget):
             try:
-                async with self._http.stream(
-                    request.method,
-                    request.url,
-                    headers=headers,
-                    params=request.params,
-                    content=request.content,
-                    timeout=self._timeouts(budget),
-                ) as response:
+                async with self._stream(request, headers, budget) as response:
                     status = response.status_code
                     async for chunk in response.aiter_bytes():
                         body.add(chunk)
