@@ -19,7 +19,7 @@ from __future__ import annotations
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 import aiohttp
 import httpx
@@ -33,39 +33,59 @@ _NOT_ADDED = ("Accept", "Accept-Encoding", "Content-Type", "User-Agent")
 _MAX_HEADER_LINE = 16 * 1024
 
 
-@contextmanager
-def _httpx_errors(*, reading: bool, body_sent: Callable[[], bool] | None = None) -> Iterator[None]:
-    """Raise aiohttp's errors as the httpx errors of the same meaning.
+def _as_httpx(exc: Exception, *, reading: bool, body_sent: Callable[[], bool] | None) -> Exception:
+    """The httpx error of the same meaning as an aiohttp error (`exc` itself if there is none).
 
     `reading`: the request has been sent and the answer is being read. `body_sent`: whether the
     request body was written to the end (a failure before that is a write error).
     """
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):  # connecting, or waiting for a connection
+        return httpx.ConnectTimeout(str(exc) or "timed out connecting")
+    if isinstance(exc, aiohttp.ServerTimeoutError):  # no byte of the answer within the read timeout
+        return httpx.ReadTimeout(str(exc) or "timed out reading the answer")
+    if isinstance(exc, aiohttp.ClientProxyConnectionError | aiohttp.ClientHttpProxyError):
+        return httpx.ProxyError(str(exc))
+    if isinstance(exc, aiohttp.ClientConnectorError):  # refused, unreachable, DNS, TLS handshake
+        return httpx.ConnectError(str(exc))
+    if isinstance(exc, aiohttp.ServerDisconnectedError):  # closed before or while answering
+        return httpx.RemoteProtocolError(str(exc) or "server disconnected")
+    if isinstance(exc, aiohttp.ClientPayloadError):  # body cut short, or badly chunked or encoded
+        return httpx.RemoteProtocolError(str(exc))
+    if isinstance(exc, aiohttp.ClientResponseError):  # an answer that is not HTTP
+        return httpx.RemoteProtocolError(exc.message)
+    if isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
+        return httpx.UnsupportedProtocol(str(exc))
+    if isinstance(exc, aiohttp.ClientOSError | aiohttp.ClientConnectionResetError):  # reset, pipe
+        if reading or body_sent is None or body_sent():
+            return httpx.ReadError(str(exc))
+        return httpx.WriteError(str(exc))
+    if isinstance(exc, aiohttp.ClientConnectionError):
+        return httpx.ReadError(str(exc))
+    if isinstance(exc, TimeoutError):  # only aiohttp's timeouts reach here, never a cancellation
+        return httpx.ReadTimeout(str(exc) or "timed out")
+    return exc
+
+
+# what aiohttp raises while sending or reading; `_as_httpx` says what each means
+_AIOHTTP_ERRORS = (aiohttp.ClientError, TimeoutError)
+
+
+def _raise_as_httpx(
+    exc: Exception, *, reading: bool, body_sent: Callable[[], bool] | None = None
+) -> NoReturn:
+    error = _as_httpx(exc, reading=reading, body_sent=body_sent)
+    if error is exc:
+        raise exc
+    raise error from exc
+
+
+@contextmanager
+def _httpx_errors(*, reading: bool, body_sent: Callable[[], bool] | None = None) -> Iterator[None]:
+    """Raise aiohttp's errors as the httpx errors of the same meaning (see `_as_httpx`)."""
     try:
         yield
-    except aiohttp.ConnectionTimeoutError as exc:  # connecting, or waiting for a free connection
-        raise httpx.ConnectTimeout(str(exc) or "timed out connecting") from exc
-    except aiohttp.ServerTimeoutError as exc:  # no byte of the answer within the read timeout
-        raise httpx.ReadTimeout(str(exc) or "timed out reading the answer") from exc
-    except (aiohttp.ClientProxyConnectionError, aiohttp.ClientHttpProxyError) as exc:
-        raise httpx.ProxyError(str(exc)) from exc
-    except aiohttp.ClientConnectorError as exc:  # refused, unreachable, DNS, TLS handshake
-        raise httpx.ConnectError(str(exc)) from exc
-    except aiohttp.ServerDisconnectedError as exc:  # closed before or while answering
-        raise httpx.RemoteProtocolError(str(exc) or "server disconnected") from exc
-    except aiohttp.ClientPayloadError as exc:  # body cut short, or badly chunked or encoded
-        raise httpx.RemoteProtocolError(str(exc)) from exc
-    except aiohttp.ClientResponseError as exc:  # an answer that is not HTTP
-        raise httpx.RemoteProtocolError(exc.message) from exc
-    except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:
-        raise httpx.UnsupportedProtocol(str(exc)) from exc
-    except (aiohttp.ClientOSError, aiohttp.ClientConnectionResetError) as exc:  # reset, broken pipe
-        if reading or body_sent is None or body_sent():
-            raise httpx.ReadError(str(exc)) from exc
-        raise httpx.WriteError(str(exc)) from exc
-    except aiohttp.ClientConnectionError as exc:
-        raise httpx.ReadError(str(exc)) from exc
-    except TimeoutError as exc:  # only aiohttp's timeouts reach here, never a cancellation
-        raise httpx.ReadTimeout(str(exc) or "timed out") from exc
+    except _AIOHTTP_ERRORS as exc:
+        _raise_as_httpx(exc, reading=reading, body_sent=body_sent)
 
 
 class _Body:
@@ -129,9 +149,11 @@ class Answer:
             async for chunk in encoded.aiter_bytes():
                 yield chunk
             return
-        with _httpx_errors(reading=True):
+        try:
             async for chunk in self._response.content.iter_any():
                 yield chunk
+        except _AIOHTTP_ERRORS as exc:
+            _raise_as_httpx(exc, reading=True)
 
 
 def _timeout(
@@ -267,7 +289,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             raise httpx.UnsupportedProtocol(f"cannot send to a {url.scheme!r} URL")
         if self._session is None:
             self._session = self._open()
-        with _httpx_errors(reading=False):
+        try:
             response = await self._session.request(
                 method,
                 # sent as httpx encoded it, byte for byte
@@ -278,6 +300,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 proxy=self._proxy_for(url),
                 timeout=_timeout(timeout.pool, timeout.connect, timeout.read),
             )
+        except _AIOHTTP_ERRORS as exc:
+            _raise_as_httpx(exc, reading=False)
         try:
             yield Answer(response)
         finally:

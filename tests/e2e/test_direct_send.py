@@ -18,7 +18,7 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import pytest
@@ -56,7 +56,7 @@ class RawRecorder:
         except (asyncio.IncompleteReadError, ConnectionError):
             writer.close()
 
-    def __enter__(self) -> RawRecorder:
+    def __enter__(self) -> Self:
         async def start() -> None:
             self.server = await asyncio.start_server(self._handle, LOOPBACK, 0)
             self.port = self.server.sockets[0].getsockname()[1]
@@ -176,9 +176,11 @@ def test_an_answer_over_the_limit_is_refused_after_decoding(wire: Any) -> None:
                                     max_response_bytes=100_000) as client:
             await client.get_item(item_id="1")
 
-    with RawRecorder([answer(packed, "Content-Encoding: gzip")]) as upstream:
-        with pytest.raises(wire.UpstreamResponseTooLarge):
-            asyncio.run(call())
+    with (
+        RawRecorder([answer(packed, "Content-Encoding: gzip")]) as upstream,
+        pytest.raises(wire.UpstreamResponseTooLarge),
+    ):
+        asyncio.run(call())
 
 
 def test_no_cookie_is_kept_between_calls(wire: Any) -> None:

@@ -65,8 +65,27 @@ def raw_server(handler: Handler) -> Iterator[str]:
             conn.close()
 
 
-def _send(url: str, timeout: httpx.Timeout, *, content: bytes | AsyncIterator[bytes] | None = None) -> None:
+def _send(
+    url: str,
+    timeout: httpx.Timeout,
+    *,
+    content: bytes | AsyncIterator[bytes] | None = None,
+    direct: bool = False,
+) -> None:
+    """POST to `url`/api and read the answer: through httpx's client, or with the transport's
+    own `stream`, which the generated client uses for plain calls."""
+
     async def go() -> None:
+        if direct:
+            assert not isinstance(content, AsyncIterator)
+            transport = AiohttpTransport(LIMITS)
+            try:
+                async with transport.stream("POST", httpx.URL(url + "/api"), {}, content, timeout) as answer:
+                    async for _ in answer.aiter_bytes():
+                        pass
+            finally:
+                await transport.aclose()
+            return
         async with httpx.AsyncClient(transport=AiohttpTransport(LIMITS), timeout=timeout) as client:
             response = await client.post(url + "/api", content=content)
             await response.aread()
@@ -74,31 +93,39 @@ def _send(url: str, timeout: httpx.Timeout, *, content: bytes | AsyncIterator[by
     anyio.run(go)
 
 
-def test_refused_connection_is_a_connect_error() -> None:
+# each failure the same through httpx's client and through the transport's own `stream`
+both_ways = pytest.mark.parametrize("direct", [False, True], ids=["through-httpx", "direct"])
+
+
+@both_ways
+def test_refused_connection_is_a_connect_error(direct: bool) -> None:
     with pytest.raises(httpx.ConnectError):
-        _send(f"http://{LOOPBACK}:{free_port()}", httpx.Timeout(2.0))
+        _send(f"http://{LOOPBACK}:{free_port()}", httpx.Timeout(2.0), direct=direct)
 
 
-def test_closing_before_answering_is_a_protocol_error() -> None:
+@both_ways
+def test_closing_before_answering_is_a_protocol_error(direct: bool) -> None:
     def handler(conn: socket.socket) -> None:
         _read_head(conn)
         conn.close()
 
     with raw_server(handler) as url, pytest.raises(httpx.RemoteProtocolError):
-        _send(url, httpx.Timeout(2.0))
+        _send(url, httpx.Timeout(2.0), direct=direct)
 
 
-def test_closing_mid_answer_is_a_protocol_error() -> None:
+@both_ways
+def test_closing_mid_answer_is_a_protocol_error(direct: bool) -> None:
     def handler(conn: socket.socket) -> None:
         _read_head(conn)
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"x" * 10)
         conn.close()
 
     with raw_server(handler) as url, pytest.raises(httpx.RemoteProtocolError):
-        _send(url, httpx.Timeout(2.0))
+        _send(url, httpx.Timeout(2.0), direct=direct)
 
 
-def test_a_silent_server_is_a_read_timeout() -> None:
+@both_ways
+def test_a_silent_server_is_a_read_timeout(direct: bool) -> None:
     release = threading.Event()
 
     def handler(conn: socket.socket) -> None:
@@ -107,12 +134,13 @@ def test_a_silent_server_is_a_read_timeout() -> None:
 
     try:
         with raw_server(handler) as url, pytest.raises(httpx.ReadTimeout):
-            _send(url, httpx.Timeout(5.0, read=0.3))
+            _send(url, httpx.Timeout(5.0, read=0.3), direct=direct)
     finally:
         release.set()
 
 
-def test_a_stalled_answer_is_a_read_timeout() -> None:
+@both_ways
+def test_a_stalled_answer_is_a_read_timeout(direct: bool) -> None:
     release = threading.Event()
 
     def handler(conn: socket.socket) -> None:
@@ -122,7 +150,7 @@ def test_a_stalled_answer_is_a_read_timeout() -> None:
 
     try:
         with raw_server(handler) as url, pytest.raises(httpx.ReadTimeout):
-            _send(url, httpx.Timeout(5.0, read=0.3))
+            _send(url, httpx.Timeout(5.0, read=0.3), direct=direct)
     finally:
         release.set()
 
