@@ -701,10 +701,106 @@ def coerce_text(text: str, schema: Mapping[str, Any]) -> Any:
     return text
 
 
+# Words of a schema that say nothing about validity (`format` is not checked: the validators
+# are made without a format checker).
+_ANNOTATIONS = frozenset(
+    {
+        "description",
+        "title",
+        "examples",
+        "default",
+        "$comment",
+        "format",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+    }
+)
+# Exactly the Python types that are, without a doubt, of each JSON type (jsonschema also takes
+# 1.0 as an integer: such values go to jsonschema).
+_PLAIN_TYPES: dict[str, tuple[type, ...]] = {
+    "object": (dict,),
+    "array": (list,),
+    "string": (str,),
+    "boolean": (bool,),
+    "integer": (int,),
+    "number": (int, float),
+    "null": (type(None),),
+}
+Check = Callable[[Any], bool]
+
+
+def plain_check(schema: Any) -> Check | None:
+    """A check that passes only instances `schema` accepts, for schemas made of `type`,
+    `properties`, `required`, `items` and `additionalProperties` alone (most inputs), or None.
+
+    It may fail an instance the schema accepts (then jsonschema decides), never the reverse:
+    it costs a few microseconds where jsonschema costs tens, on every call."""
+    if not isinstance(schema, dict):
+        return None
+    if schema == {} or set(schema) <= _ANNOTATIONS:
+        return lambda value: True
+    kind = schema.get("type")
+    types = _PLAIN_TYPES.get(kind) if isinstance(kind, str) else None
+    if types is None or not set(schema) <= _ANNOTATIONS | {
+        "type",
+        "properties",
+        "required",
+        "items",
+        "additionalProperties",
+    }:
+        return None
+    members: dict[str, Check] = {}
+    for name, member in (schema.get("properties") or {}).items():
+        member_check = plain_check(member)
+        if member_check is None:
+            return None
+        members[name] = member_check
+    required = schema.get("required", [])
+    extra = schema.get("additionalProperties", True)
+    items = plain_check(schema["items"]) if "items" in schema else (lambda value: True)
+    if (
+        not isinstance(required, list)
+        or not all(isinstance(name, str) for name in required)
+        or extra not in (True, False)
+        or items is None
+        or ({"properties", "required", "additionalProperties"} & set(schema) and kind != "object")
+        or ("items" in schema and kind != "array")
+    ):
+        return None
+
+    def check(value: Any) -> bool:
+        # type() and not isinstance(): True is an int to Python, not to JSON Schema
+        if type(value) not in types:
+            return False
+        if kind == "object":
+            return (
+                all(name in value for name in required)
+                and all(test(value[name]) for name, test in members.items() if name in value)
+                and (extra is True or all(name in members for name in value))
+            )
+        if kind == "array":
+            return all(items(item) for item in value)
+        return True
+
+    return check
+
+
+_PLAIN_CHECKS: dict[int, tuple[Draft202012Validator, Check | None]] = {}
+
+
 def input_errors(
     validator: Draft202012Validator, instance: Mapping[str, Any]
 ) -> list[dict[str, str]]:
     """Every way `instance` breaks the input schema, as {field, message}, in a stable order."""
+    known = _PLAIN_CHECKS.get(id(validator))
+    if known is None or known[0] is not validator:
+        if len(_PLAIN_CHECKS) >= 4096:  # validators are made once each; bound it all the same
+            _PLAIN_CHECKS.clear()
+        # the validator is kept with its check, so that its id cannot be taken by another
+        known = _PLAIN_CHECKS[id(validator)] = (validator, plain_check(validator.schema))
+    if known[1] is not None and known[1](instance):
+        return []
     errors = []
     for error in validator.iter_errors(instance):
         path = list(error.absolute_path)
