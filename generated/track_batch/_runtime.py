@@ -764,7 +764,10 @@ def plain_check(schema: Any) -> Check | None:
         or not all(isinstance(name, str) for name in required)
         or extra not in (True, False)
         or items is None
-        or ({"properties", "required", "additionalProperties"} & set(schema) and kind != "object")
+        or (
+            kind != "object"
+            and any(word in schema for word in ("properties", "required", "additionalProperties"))
+        )
         or ("items" in schema and kind != "array")
     ):
         return None
