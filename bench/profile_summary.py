@@ -68,6 +68,10 @@ SERVICE_FOCUS: Focus = (
     ("body re-serialised (dump_json)", "dump_json (track_batch/_runtime.py)"),
     ("response built (passthrough)", "passthrough (track_batch/rest.py)"),
     ("MCP tool call handler", "call_tool (track_batch/mcp_server.py)"),
+    ("MCP SDK: one request (handle_modern_request)", "handle_modern_request (mcp/server/"),
+    # without the server's input-schema lookup the SDK runs tools/list on every call
+    ("MCP SDK: tools/list run for a call's input schema", "_tool_input_schema (mcp/server/"),
+    ("MCP tool result built (tool_result)", "tool_result (track_batch/mcp_server.py)"),
     ("access log (Logger.info)", "Logger.info (logging/__init__.py)"),
 )
 GENERATOR_FOCUS: Focus = (

@@ -465,6 +465,24 @@ class McpTool:
         """How the tool answers: passthrough, raw, mapped (one call), steps or mock."""
         return _answer(self.call, self.steps, self.output)
 
+    @property
+    def header_checked(self) -> bool:
+        """Whether its input schema holds an `x-mcp-header` annotation anywhere: only then does
+        the MCP SDK have `Mcp-Param-*` headers of a call to check against the arguments."""
+        return _has_key(self.input_schema, MCP_HEADER_KEYWORD)
+
+
+MCP_HEADER_KEYWORD = "x-mcp-header"
+
+
+def _has_key(value: Any, key: str) -> bool:
+    """Whether `key` is a key of any mapping inside the JSON-like `value`."""
+    if isinstance(value, dict):
+        return key in value or any(_has_key(v, key) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_key(v, key) for v in value)
+    return False
+
 
 def _answer(call: Call | None, steps: Steps | None, output: Output) -> str:
     if steps is not None:
@@ -568,6 +586,11 @@ class McpAdapter:
     @property
     def file_prompts(self) -> tuple[McpPrompt, ...]:
         return tuple(p for p in self.prompts if p.file)
+
+    @property
+    def header_checked_tools(self) -> tuple[str, ...]:
+        """The tools whose calls the SDK checks for `Mcp-Param-*` headers (`x-mcp-header`)."""
+        return tuple(t.name for t in self.tools if t.header_checked)
 
     @property
     def serves_resources(self) -> bool:

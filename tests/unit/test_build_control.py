@@ -159,9 +159,11 @@ def test_a_stdio_mcp_server_is_not_served_beside_the_control_port(tmp_path: Path
 
 
 def test_a_guarded_control_port_may_listen_anywhere(tmp_path: Path):
-    text = variant(("      address: localhost\n      port: 9191\n",
-                    "      address: 0.0.0.0\n      port: 9191\n"
-                    "      authentication:\n        type: bearer\n        token: '{{CONTROL_TOKEN}}'\n"))
+    guarded = (
+        "      address: 0.0.0.0\n      port: 9191\n"
+        "      authentication:\n        type: bearer\n        token: '{{CONTROL_TOKEN}}'\n"
+    )
+    text = variant(("      address: localhost\n      port: 9191\n", guarded))
     assert codes(tmp_path, text) == []
     cap = built(tmp_path, text)
     assert cap.control is not None and cap.control.auth is not None
