@@ -78,7 +78,8 @@ def generator_files(folders: Sequence[str]) -> list[str]:
     for root in folders:
         for dirpath, dirs, names in os.walk(root):
             dirs[:] = sorted(d for d in dirs if d not in _IGNORED_DIRS and not d.startswith("."))
-            found.update(os.path.realpath(os.path.join(dirpath, n)) for n in names if n.endswith(SUFFIXES))
+            # the roots are real paths already: no per-file realpath, which costs a stat per component
+            found.update(os.path.join(dirpath, n) for n in names if n.endswith(SUFFIXES))
     return sorted(found)
 
 
