@@ -2,9 +2,9 @@
 output, and a digest of its own files (modules, templates, schemas).
 
 Both are pure functions of files, and computing them cost a run more than anything else before
-the pipeline starts: importing importlib.metadata (about 20 ms) and reading and hashing every
-generator file (about 15 ms). So they are computed once and memoised in the cache folder, under
-a key of the stat data (device, inode, size, mtime and ctime in nanoseconds) of every file and
+the pipeline starts: importing importlib.metadata and reading six distributions' metadata (20 to
+30 ms), and reading and hashing about 730 KB of generator files (5 to 10 ms). So they are
+computed once and memoised in the cache folder, under a key of the stat data (device, inode, size, mtime and ctime in nanoseconds) of every file and
 folder they are read from:
 
 - every generator file, found by walking the package's and the templates' folders (a file added
