@@ -17,7 +17,8 @@ folder they are read from:
   on every use.
 
 Writing to a file sets its ctime to the current time, which no program can set back (`utime`
-sets only the mtime), so a change to any byte changes the key. A memo is only stored when every
+sets only the mtime), so a change to any byte changes the key (on POSIX systems: on Windows,
+where st_ctime is the creation time, nothing is memoised). A memo is only stored when every
 stamp in it is older than `RACY_SECONDS`: on a filesystem with coarse timestamps, a second write
 within the same tick as the one that was read would otherwise keep its stamp (git's "racily
 clean" rule). Anything unexpected (no cache, an unreadable or malformed memo, a distribution
@@ -136,7 +137,8 @@ def compute(folders: Sequence[str], libraries: Sequence[str] = LIBRARIES,
     files = generator_files(folders)
     key, stamps = _key(folders, files, libraries)  # stat before reading: a later write changes the key
     root = cache.folder()
-    entry = None if root is None else root / "identity" / f"{key}.json"
+    # On Windows st_ctime is the creation time, which a write does not move: no memo there.
+    entry = None if root is None or os.name == "nt" else root / "identity" / f"{key}.json"
     if entry is not None:
         try:
             memo = json.loads(entry.read_bytes())
