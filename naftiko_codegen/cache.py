@@ -13,7 +13,6 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
 
 from . import __version__
@@ -32,13 +31,10 @@ def folder() -> Path | None:
 
 @functools.cache
 def _versions() -> str:
-    parts = [f"naftiko-gen={__version__}"]
-    for package in ("black", "jinja2"):
-        try:
-            parts.append(f"{package}={metadata.version(package)}")
-        except metadata.PackageNotFoundError:
-            parts.append(f"{package}=?")
-    return ";".join(parts)
+    from . import identity  # memoised by stat data: no importlib.metadata on most runs
+
+    versions = identity.current().versions
+    return ";".join([f"naftiko-gen={__version__}", *(f"{p}={versions[p]}" for p in ("black", "jinja2"))])
 
 
 def _key(kind: str, text: str) -> str:
@@ -58,14 +54,23 @@ def cached_text(kind: str, text: str, compute: Callable[[str], str]) -> str:
         pass
     result = compute(text)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(result)
-        os.replace(tmp, path)  # concurrent writers race harmlessly: same key, same content
+        write_atomic(path, result.encode("utf-8"))
     except OSError:
         pass
     return result
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through a temporary file and a rename: readers never see a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)  # concurrent writers race harmlessly: same key, same content
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def bytecode_folder() -> Path | None:

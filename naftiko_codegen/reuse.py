@@ -3,7 +3,8 @@ validating, building, rendering and formatting, and stay exact.
 
 After a spec is generated (or checked) in full, the cache records an *output manifest* under a
 key of everything that shapes the output: a fingerprint of the generator itself (its modules,
-templates and schema, and the versions of the libraries that shape the bytes), the spec's bytes,
+templates and schema, and the versions of the libraries that shape the bytes; identity.py, which
+memoises them by file stat data), the spec's bytes,
 the names it is shown and generated under, and the options. The manifest lists the package, the
 sha256 of every file written, the files the spec imported (with their sha256) and the
 diagnostics; the files' bytes are kept beside it, by sha256.
@@ -31,7 +32,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,9 +39,6 @@ from . import cache
 from .diagnostics import Diagnostic, Severity
 
 FORMAT = 1  # of a manifest; part of the key
-_PACKAGE_DIR = Path(__file__).resolve().parent
-# Libraries whose version can change the output or the diagnostics.
-_LIBRARIES = ("black", "jinja2", "pyyaml", "jsonschema", "referencing", "jsonschema-specifications")
 _IGNORED_DIRS = {"__pycache__"}
 
 
@@ -49,34 +46,17 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _generator_files() -> list[Path]:
-    from importlib import resources
-
-    roots = [_PACKAGE_DIR, Path(str(resources.files("naftiko_codegen.templates")))]
-    found: set[Path] = set()
-    for root in roots:
-        for dirpath, dirs, names in os.walk(root):
-            dirs[:] = sorted(d for d in dirs if d not in _IGNORED_DIRS and not d.startswith("."))
-            for name in names:
-                if name.endswith((".py", ".j2", ".json")):
-                    found.add(Path(dirpath, name).resolve())
-    return sorted(found)
-
-
 @functools.cache
 def fingerprint() -> str:
-    """What the generator is: its own files' bytes and the versions of what it uses."""
-    from importlib import metadata
+    """What the generator is: its own files' bytes and the versions of what it uses
+    (identity.py, which memoises them by stat data)."""
+    from . import identity
 
+    current = identity.current()
     digest = hashlib.sha256(f"reuse={FORMAT}\0{sys.version_info[:2]}\0".encode())
-    for package in _LIBRARIES:
-        try:
-            version = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            version = "?"
-        digest.update(f"{package}={version}\0".encode())
-    for path in _generator_files():
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for package in identity.LIBRARIES:
+        digest.update(f"{package}={current.versions[package]}\0".encode())
+    digest.update(f"files={current.files}\0".encode())
     return digest.hexdigest()
 
 
@@ -112,18 +92,6 @@ def _blob_path(sha: str) -> Path | None:
     return None if folder is None else folder / "blobs" / sha[:2] / sha
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)  # concurrent writers race harmlessly: same key, same content
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def record(spec_bytes: bytes, shown: str, source: str, strict: bool, package: str,
            files: dict[str, str], imports: list[Path], diagnostics: list[Diagnostic], spec_dir: Path) -> None:
     """Remember what a full run produced for this spec. A cache that cannot be written is not used."""
@@ -137,7 +105,7 @@ def record(spec_bytes: bytes, shown: str, source: str, strict: bool, package: st
             sha = hashes[rel] = _sha256(data)
             blob = _blob_path(sha)
             if blob is not None and not blob.exists():
-                _atomic_write(blob, data)
+                cache.write_atomic(blob, data)
         manifest = {
             "package": package,
             "files": hashes,
@@ -147,7 +115,7 @@ def record(spec_bytes: bytes, shown: str, source: str, strict: bool, package: st
             "diagnostics": [[d.path, d.line, d.column, d.severity.value, d.code, d.message, d.hint]
                             for d in diagnostics],
         }
-        _atomic_write(entry, json.dumps(manifest, sort_keys=True).encode())
+        cache.write_atomic(entry, json.dumps(manifest, sort_keys=True).encode())
     except (OSError, ValueError):  # ValueError: an import outside the spec's folder, never recorded
         pass
 
