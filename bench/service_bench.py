@@ -5,6 +5,8 @@ Scenarios, all on loopback and against the same upstream (`upstream.py`, 200 `{}
 - direct: the load generator calls the upstream itself;
 - rest: through the generated FastAPI service (`python -m track_batch rest`);
 - naive: through `naive_proxy.py` (new httpx client per request, parse then re-serialise);
+- floor: through `floor_proxy.py`, the smallest proxy on the service's stack (raw ASGI under the
+  same uvicorn, one aiohttp session, nothing else): what any Python proxy here costs at least;
 - mcp: tool calls to the generated MCP server (`python -m track_batch mcp`) with `mcp.Client`;
 - fastmcp: the same calls to FastMCP's `from_openapi` server for the Track OpenAPI.
 
@@ -143,6 +145,14 @@ def rest_server(upstream_url: str, generated: Path) -> Server:
     port = free_port()
     argv = [PY, "-m", "track_batch", "rest", "--host", LOOPBACK, "--port", str(port)]
     return Server("rest", argv, port, env=service_env(upstream_url, generated), cwd=generated)
+
+
+def floor_server(upstream_url: str) -> Server:
+    port = free_port()
+    argv = [PY, "-m", "uvicorn", "--app-dir", str(BENCH), "floor_proxy:app", "--host", LOOPBACK,
+            "--port", str(port), "--log-level", "warning", "--no-access-log"]
+    env = child_env({"FLOOR_UPSTREAM": f"{upstream_url}/api/v2/batch"})
+    return Server("floor", argv, port, env=env, cwd=REPO)
 
 
 def naive_server(upstream_url: str) -> Server:
@@ -435,21 +445,28 @@ def run(
     fastmcp_args.write_bytes(compact(SMALL_BATCH))
     auth = (basic_header(),)
 
-    print("services: HTTP (direct, generated REST, naive proxy)", flush=True)
+    print("services: HTTP (direct, generated REST, floor proxy, naive proxy)", flush=True)
     http_rounds: list[Json] = []
     with upstream_server() as upstream:
         rest = rest_server(upstream.url, generated)
         naive = naive_server(upstream.url)
-        with rest, naive:
+        floor = floor_server(upstream.url)
+        with rest, naive, floor:
             targets = {
                 "direct": (f"{upstream.url}/api/v2/batch", auth),
                 "rest": (f"{rest.url}/v1/v2/batch", ()),
+                "floor": (f"{floor.url}/api/v2/batch", ()),
                 "naive": (f"{naive.url}/v1/v2/batch", ()),
             }
             for r in range(rounds):
                 row: Json = {}
+                # every other round in the opposite order: on a shared machine the scenario
+                # measured first in a row tends to do worse than the next ones
+                order = list(targets.items())
+                if r % 2:
+                    order.reverse()
                 for mode, conc in (("latency", 1), ("throughput", concurrency)):
-                    for name, (url, headers) in targets.items():
+                    for name, (url, headers) in order:
                         result = load(
                             url,
                             small,
@@ -598,7 +615,7 @@ def summarise(out: Json) -> Json:
         return statistics.median(ratios) if ratios else None
 
     summary: Json = {}
-    for name in ("direct", "rest", "naive"):
+    for name in ("direct", "rest", "floor", "naive"):
         summary[name] = {
             "latency_p50_ms": _median(values(f"{name}_latency", "p50_ms")),
             "latency_p90_ms": _median(values(f"{name}_latency", "p90_ms")),
@@ -609,6 +626,13 @@ def summarise(out: Json) -> Json:
         }
     summary["rest_p50_overhead_ms"] = paired("rest_latency", "direct_latency", "p50_ms", "diff")
     summary["naive_p50_overhead_ms"] = paired("naive_latency", "direct_latency", "p50_ms", "diff")
+    summary["floor_p50_overhead_ms"] = paired("floor_latency", "direct_latency", "p50_ms", "diff")
+    summary["floor_throughput_vs_direct"] = paired(
+        "floor_throughput", "direct_throughput", "rps", "ratio"
+    )
+    summary["rest_throughput_vs_floor"] = paired(
+        "rest_throughput", "floor_throughput", "rps", "ratio"
+    )
     summary["rest_throughput_vs_direct"] = paired(
         "rest_throughput", "direct_throughput", "rps", "ratio"
     )
