@@ -51,7 +51,15 @@ def raw_server(handler: Handler) -> Iterator[str]:
             except OSError:
                 return
             connections.append(conn)
-            threading.Thread(target=handler, args=(conn,), daemon=True).start()
+            threading.Thread(target=answer, args=(conn,), daemon=True).start()
+
+    def answer(conn: socket.socket) -> None:
+        try:
+            handler(conn)
+        except OSError:
+            # the server closes every connection on exit, perhaps under a handler still reading
+            if not stop.is_set():
+                raise
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
