@@ -112,23 +112,33 @@ class _Body:
             raise self.error
 
 
+async def _chunks(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    """An answer's body as the bytes arrive, undecoded, with aiohttp's errors as httpx's."""
+    try:
+        async for chunk in response.content.iter_any():
+            yield chunk
+    except _AIOHTTP_ERRORS as exc:
+        _raise_as_httpx(exc, reading=True)
+
+
+def _release(response: aiohttp.ClientResponse) -> None:
+    # An answer read to the end gives its connection back to the pool; one left unread closes
+    # it, since its remaining bytes would be taken for the next answer.
+    if response.content.at_eof():
+        response.release()
+    else:
+        response.close()
+
+
 class _AnswerStream(httpx.AsyncByteStream):
     def __init__(self, response: aiohttp.ClientResponse) -> None:
         self._response = response
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        with _httpx_errors(reading=True):
-            # as the bytes arrive: httpx and the caller decide how to read them
-            async for chunk in self._response.content.iter_any():
-                yield chunk
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return _chunks(self._response)  # httpx and the caller decide how to read them
 
     async def aclose(self) -> None:
-        # An answer read to the end gives its connection back to the pool; one left unread
-        # closes it, since its remaining bytes would be taken for the next answer.
-        if self._response.content.at_eof():
-            self._response.release()
-        else:
-            self._response.close()
+        _release(self._response)
 
 
 class Answer:
@@ -139,28 +149,15 @@ class Answer:
         self.status_code = response.status
         self.headers = httpx.Headers(list(response.raw_headers))
 
-    async def aiter_bytes(self) -> AsyncIterator[bytes]:
+    def aiter_bytes(self) -> AsyncIterator[bytes]:
         """The body as it arrives, decoded as httpx decodes it when it is encoded."""
         if self.headers.get("content-encoding", "identity").strip().lower() != "identity":
             # rare on this path: httpx's own decoders, so that encodings behave as with httpx
             encoded = httpx.Response(
                 self.status_code, headers=self.headers, stream=_AnswerStream(self._response)
             )
-            async for chunk in encoded.aiter_bytes():
-                yield chunk
-            return
-        try:
-            async for chunk in self._response.content.iter_any():
-                yield chunk
-        except _AIOHTTP_ERRORS as exc:
-            _raise_as_httpx(exc, reading=True)
-
-
-def _timeout(
-    pool: float | None, connect: float | None, read: float | None
-) -> aiohttp.ClientTimeout:
-    # httpx's pool timeout is the wait for a free connection, which aiohttp counts in `connect`
-    return aiohttp.ClientTimeout(total=None, connect=pool, sock_connect=connect, sock_read=read)
+            return encoded.aiter_bytes()
+        return _chunks(self._response)
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -221,11 +218,38 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             return None
         return self._proxies.get(url.scheme) or self._proxies.get("all")
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.url.scheme not in ("http", "https"):
-            raise httpx.UnsupportedProtocol(f"cannot send to a {request.url.scheme!r} URL")
+    async def _send(
+        self,
+        method: str,
+        url: httpx.URL,
+        headers: Mapping[str, str] | list[tuple[str, str]],
+        data: bytes | AsyncIterator[bytes] | None,
+        pool: float | None,
+        connect: float | None,
+        read: float | None,
+    ) -> aiohttp.ClientResponse:
+        """Send through the session (opened here, inside the running event loop); aiohttp's
+        errors are left to the caller, which knows what was sent."""
+        if url.scheme not in ("http", "https"):
+            raise httpx.UnsupportedProtocol(f"cannot send to a {url.scheme!r} URL")
         if self._session is None:
             self._session = self._open()
+        return await self._session.request(
+            method,
+            # sent as httpx encoded it, byte for byte
+            yarl.URL(str(url), encoded=True),
+            headers=headers,
+            data=data,
+            allow_redirects=False,
+            proxy=self._proxy_for(url),
+            # httpx's pool timeout is the wait for a free connection, which aiohttp counts in
+            # `connect`
+            timeout=aiohttp.ClientTimeout(
+                total=None, connect=pool, sock_connect=connect, sock_read=read
+            ),
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         headers = [
             (name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw
         ]
@@ -243,17 +267,14 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         timeout: dict[str, float | None] = request.extensions.get("timeout", {})
         try:
             with _httpx_errors(reading=False, body_sent=(lambda: body.done) if body else None):
-                response = await self._session.request(
+                response = await self._send(
                     request.method,
-                    # sent as httpx encoded it, byte for byte
-                    yarl.URL(str(request.url), encoded=True),
-                    headers=headers,
-                    data=data,
-                    allow_redirects=False,
-                    proxy=self._proxy_for(request.url),
-                    timeout=_timeout(
-                        timeout.get("pool"), timeout.get("connect"), timeout.get("read")
-                    ),
+                    request.url,
+                    headers,
+                    data,
+                    timeout.get("pool"),
+                    timeout.get("connect"),
+                    timeout.get("read"),
                 )
         except httpx.TransportError:
             if body is not None:
@@ -285,32 +306,16 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         requests httpx would send unchanged: an absolute http(s) URL, ASCII header values (the
         names and values of the client's default headers included), a body in bytes.
         """
-        if url.scheme not in ("http", "https"):
-            raise httpx.UnsupportedProtocol(f"cannot send to a {url.scheme!r} URL")
-        if self._session is None:
-            self._session = self._open()
         try:
-            response = await self._session.request(
-                method,
-                # sent as httpx encoded it, byte for byte
-                yarl.URL(str(url), encoded=True),
-                headers=headers,
-                data=content or None,
-                allow_redirects=False,
-                proxy=self._proxy_for(url),
-                timeout=_timeout(timeout.pool, timeout.connect, timeout.read),
+            response = await self._send(
+                method, url, headers, content or None, timeout.pool, timeout.connect, timeout.read
             )
         except _AIOHTTP_ERRORS as exc:
             _raise_as_httpx(exc, reading=False)
         try:
             yield Answer(response)
         finally:
-            # An answer read to the end gives its connection back to the pool; one left unread
-            # closes it, since its remaining bytes would be taken for the next answer.
-            if response.content.at_eof():
-                response.release()
-            else:
-                response.close()
+            _release(response)
 
     async def aclose(self) -> None:
         if self._session is not None:
