@@ -133,27 +133,17 @@ def test_closing_mid_answer_is_a_protocol_error(direct: bool) -> None:
 
 
 @both_ways
-def test_a_silent_server_is_a_read_timeout(direct: bool) -> None:
+@pytest.mark.parametrize(
+    "sent",
+    [b"", b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nxx"],
+    ids=["silent-server", "stalled-answer"],
+)
+def test_a_server_that_stops_sending_is_a_read_timeout(direct: bool, sent: bytes) -> None:
     release = threading.Event()
 
     def handler(conn: socket.socket) -> None:
         _read_head(conn)
-        release.wait(5)
-
-    try:
-        with raw_server(handler) as url, pytest.raises(httpx.ReadTimeout):
-            _send(url, httpx.Timeout(5.0, read=0.3), direct=direct)
-    finally:
-        release.set()
-
-
-@both_ways
-def test_a_stalled_answer_is_a_read_timeout(direct: bool) -> None:
-    release = threading.Event()
-
-    def handler(conn: socket.socket) -> None:
-        _read_head(conn)
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nxx")
+        conn.sendall(sent)
         release.wait(5)
 
     try:

@@ -9,14 +9,6 @@ import pytest
 from naftiko_codegen import cache, emit
 
 
-@pytest.fixture
-def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("NAFTIKO_GEN_CACHE", str(tmp_path / "cache"))
-    cache.folder.cache_clear()
-    yield tmp_path / "cache"
-    cache.folder.cache_clear()
-
-
 def test_hit_returns_what_computing_returns(cache_dir: Path):
     calls = []
 

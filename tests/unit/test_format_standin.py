@@ -9,7 +9,7 @@ from pathlib import Path
 import black
 import pytest
 
-from naftiko_codegen import cache, emit
+from naftiko_codegen import emit
 from naftiko_codegen.build import build
 from naftiko_codegen.pipeline import check
 
@@ -41,14 +41,6 @@ HOSTILE_SOURCES = [
     "specs/caf\u00e9 \u2014 \U0001f600.yaml",
     "specs/type: ignore.yaml",
 ]
-
-
-@pytest.fixture
-def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("NAFTIKO_GEN_CACHE", str(tmp_path / "cache"))
-    cache.folder.cache_clear()
-    yield tmp_path / "cache"
-    cache.folder.cache_clear()
 
 
 def _capability(spec: Path, source: str):

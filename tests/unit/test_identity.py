@@ -37,14 +37,6 @@ def fine_timestamps(tmp_path: Path) -> None:
         pytest.skip("this filesystem's timestamps are too coarse for the short window these tests use")
 
 
-@pytest.fixture
-def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("NAFTIKO_GEN_CACHE", str(tmp_path / "cache"))
-    cache.folder.cache_clear()
-    yield tmp_path / "cache"
-    cache.folder.cache_clear()
-
-
 class Libraries:
     """A stand-in for importlib.metadata: one library whose version is read from a file."""
 
