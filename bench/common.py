@@ -34,7 +34,8 @@ Json = dict[str, Any]
 
 @dataclass
 class ProcResult:
-    """One finished child process: exit code, wall time and peak memory of its process tree."""
+    """One finished child process: exit code, wall time, and peak memory and CPU time (user +
+    system) of its process tree."""
 
     argv: list[str]
     returncode: int
@@ -43,6 +44,7 @@ class ProcResult:
     stdout: str
     stderr: str
     timed_out: bool = False
+    cpu_s: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -101,6 +103,7 @@ def run_process(
         stdout=stdout,
         stderr=stderr,
         timed_out=timed_out.is_set(),
+        cpu_s=usage.ru_utime + usage.ru_stime,
     )
 
 

@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import statistics
-import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import venvs
-from common import BENCH, REPO, child_env
+from common import BENCH, REPO, child_env, run_process
+from gen_bench import opc_command
 
 SPEC = REPO / "specs" / "track-batch.yaml"
 OPENAPI = BENCH / "data" / "customer-io-track-openapi.reconstructed.json"
@@ -34,14 +32,10 @@ MARKER = "business surface."
 
 def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     """(wall, cpu) seconds of one command, which must succeed."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    proc = subprocess.run(argv, env=env, cwd=REPO, capture_output=True, check=False)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode != 0:
-        raise SystemExit(f"{argv[0]} exited {proc.returncode}: {proc.stderr[-800:]!r}")
-    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    result = run_process(argv, env=env, cwd=REPO)
+    if not result.ok:
+        raise SystemExit(f"{argv[0]} exited {result.returncode}: {result.stderr[-800:]!r}")
+    return result.wall_s, result.cpu_s
 
 
 def main() -> None:
@@ -65,10 +59,8 @@ def main() -> None:
     try:
         for round_ in range(args.rounds + 1):
             loads.append(os.getloadavg()[0])
-            runs = [("openapi-python-client", timed(
-                [str(opc.bin / "openapi-python-client"), "generate", "--path", str(OPENAPI),
-                 "--output-path", str(work / "opc"), "--meta", "uv", "--config",
-                 str(work / "config.yaml"), "--overwrite"], opc_env))]
+            opc_run = timed(opc_command(opc.bin, OPENAPI, work / "opc", work / "config.yaml"), opc_env)
+            runs = [("openapi-python-client", opc_run)]
             for side in (["before", "after"] if round_ % 2 == 0 else ["after", "before"]):
                 exe, folder = sides[side], work / side
                 spec = folder / "specs" / "track-batch.yaml"

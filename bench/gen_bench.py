@@ -395,6 +395,23 @@ def _openapi_operations(doc: Path) -> int:
     return sum(1 for item in data.get("paths", {}).values() for m in item if m in methods)
 
 
+def opc_command(bin_dir: Path, openapi: Path, out: Path, config: Path) -> list[str]:
+    """openapi-python-client generating a client for `openapi` into `out`, as measured."""
+    return [
+        str(bin_dir / "openapi-python-client"),
+        "generate",
+        "--path",
+        str(openapi),
+        "--output-path",
+        str(out),
+        "--meta",
+        "uv",
+        "--config",
+        str(config),
+        "--overwrite",
+    ]
+
+
 def bench_peers(openapi: Path, runs: int) -> Json:
     report: Json = {
         "openapi": str(openapi),
@@ -417,19 +434,7 @@ def bench_peers(openapi: Path, runs: int) -> Json:
         try:
             timing, results = _timed(
                 "openapi-python-client generate",
-                lambda out: [
-                    str(opc.bin / "openapi-python-client"),
-                    "generate",
-                    "--path",
-                    str(openapi),
-                    "--output-path",
-                    str(out),
-                    "--meta",
-                    "uv",
-                    "--config",
-                    str(config),
-                    "--overwrite",
-                ],
+                lambda out: opc_command(opc.bin, openapi, out, config),
                 runs,
                 env=env,
                 out_dir=work / "out",
